@@ -1,0 +1,122 @@
+"""DTOs that leave the identity module."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ROLES = (
+    "admin", "data_bureau", "data_steward", "dispatcher", "inspector", "grid_worker", "handler",
+    "leader", "citizen",
+)
+LEVELS = ("city", "district", "street", "community", "grid")
+CODE_LENGTH = {"city": 6, "district": 6, "street": 9, "community": 12, "grid": 14}
+
+
+class RegionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    code: str
+    name: str
+    level: str
+    parent_code: str | None = None
+    lon: float | None = None
+    lat: float | None = None
+
+
+class RegionIn(BaseModel):
+    code: str = Field(pattern=r"^\d{6}(\d{3})?(\d{3})?(\d{2})?$")
+    name: str = Field(min_length=1, max_length=100)
+    level: str
+    parent_code: str | None = None
+    lon: float | None = None
+    lat: float | None = None
+
+
+class DepartmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    code: str
+    name: str
+    kind: str
+    region_code: str
+    active: bool
+    serves: list[str] = []
+
+
+class DepartmentIn(BaseModel):
+    code: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+    name: str = Field(min_length=1, max_length=100)
+    kind: str = "bureau"
+    region_code: str
+    serves: list[str] = []
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    roles: list[str]
+    department_id: int | None
+    department_code: str | None = None
+    department_name: str | None = None
+    region_code: str | None
+    phone: str | None = None
+    active: bool
+    created_at: datetime
+
+
+class UserIn(BaseModel):
+    username: str = Field(pattern=r"^[A-Za-z0-9_.@-]{2,60}$")
+    display_name: str = Field(min_length=1, max_length=60)
+    password: str = Field(min_length=8, max_length=200)
+    roles: list[str] = Field(min_length=1)
+    department_code: str | None = None
+    region_code: str | None = None
+    phone: str | None = None
+
+
+class TokenOut(BaseModel):
+    id: int
+    client: str
+    prefix: str
+    scopes: list[str]
+    department_code: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    created_by: str
+
+
+class NewToken(BaseModel):
+    token: str  # shown once
+    info: TokenOut
+
+
+class Principal(BaseModel):
+    """Who is calling: a logged-in person or a system holding an API token."""
+
+    kind: str  # "user" | "token" | "anonymous"
+    id: int | None = None
+    username: str = "anonymous"
+    display_name: str = ""
+    roles: frozenset[str] = frozenset()
+    scopes: frozenset[str] = frozenset()
+    department_id: int | None = None
+    department_code: str | None = None
+    department_name: str | None = None
+    region_code: str | None = None
+    csrf_token: str | None = None
+    locale: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """How the audit trail names this principal."""
+        if self.kind == "token":
+            return f"token:{self.username}"
+        return f"user:{self.username}" if self.kind == "user" else "anonymous"
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.kind != "anonymous"

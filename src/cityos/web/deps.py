@@ -1,0 +1,111 @@
+"""Request dependencies every route uses: the unit of work, the principal, permission, CSRF.
+
+Every route is authenticated unless declared public: JSON routes take `Depends(Require("perm"))`
+(or `Depends(authenticated)`), pages take `Depends(RequirePage("perm"))`, which sends anonymous
+visitors to the login page instead of answering 401.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from cityos.core.db import Database
+from cityos.core.errors import Forbidden, Unauthorized
+from cityos.identity import service as identity
+from cityos.identity.permissions import authorize
+from cityos.identity.schemas import Principal
+
+SESSION_COOKIE = "cityos_session"
+LOCALE_COOKIE = "cityos_locale"
+ANONYMOUS = Principal(kind="anonymous")
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def get_database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One unit of work per request: commit once when the route succeeds, roll back otherwise."""
+    with get_database(request).transaction() as session:
+        request.state.session = session
+        yield session
+
+
+def current_principal(request: Request, session: Session = Depends(get_session)) -> Principal:
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    principal = ANONYMOUS
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        p = identity.verify_token(session=session, token=auth[7:].strip())
+        if p is None:
+            raise Unauthorized("Invalid, expired or revoked API token", code="invalid_token")
+        principal = p
+    else:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            principal = identity.principal_from_session(session=session, token=token) or ANONYMOUS
+            if principal.is_authenticated and request.method not in SAFE_METHODS:
+                check_csrf(request, principal)
+    request.state.principal = principal
+    return principal
+
+
+def check_csrf(request: Request, principal: Principal) -> None:
+    """Cookie-authenticated writes carry the session's CSRF token in a header (HTMX) or form field.
+    The form field is read by `csrf_form_value`, which the form routes' parsing stores."""
+    sent = request.headers.get("x-csrf-token") or getattr(request.state, "csrf_form", None)
+    if not sent or not principal.csrf_token or not secrets.compare_digest(sent, principal.csrf_token):
+        raise Forbidden("The form has expired; reload the page and try again", code="csrf_failed")
+
+
+async def read_csrf_form(request: Request) -> None:
+    """Runs before the principal is resolved on form posts: keeps the form's csrf_token field."""
+    if request.method not in SAFE_METHODS and "form" in request.headers.get("content-type", ""):
+        form = await request.form()
+        value = form.get("csrf_token")
+        request.state.csrf_form = value if isinstance(value, str) else None
+
+
+def authenticated(principal: Principal = Depends(current_principal)) -> Principal:
+    if not principal.is_authenticated:
+        raise Unauthorized("Please log in first", code="login_required")
+    return principal
+
+
+@dataclass
+class Require:
+    """Route dependency: the caller must hold `perm` (role or token scope)."""
+
+    perm: str
+
+    def __call__(self, principal: Principal = Depends(current_principal)) -> Principal:
+        return authorize(principal, self.perm)
+
+
+class LoginRedirect(Exception):
+    def __init__(self, next_url: str) -> None:
+        self.next_url = next_url
+
+
+@dataclass
+class RequirePage:
+    """Page dependency: like Require, but anonymous visitors are sent to the login page."""
+
+    perm: str | None = None
+
+    def __call__(self, request: Request, principal: Principal = Depends(current_principal)) -> Principal:
+        if not principal.is_authenticated:
+            nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            raise LoginRedirect(nxt)
+        if self.perm is None:
+            return principal
+        return authorize(principal, self.perm)

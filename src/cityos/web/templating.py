@@ -1,0 +1,82 @@
+"""Jinja2 with gettext (the request's locale), the layout's navigation and small filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from cityos.core import i18n
+from cityos.core.clock import local
+from cityos.core.settings import get_settings
+from cityos.identity.permissions import has
+from cityos.identity.schemas import Principal
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str  # English msgid; translated in the layout
+    href: str
+    perm: str | None = None  # shown only to principals holding it (None: any logged-in user)
+    order: int = 100
+    public: bool = False  # shown to anonymous visitors too
+
+
+def _dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return ""
+    return local(value, get_settings().timezone).strftime(fmt)
+
+
+def make_env() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(["html", "xml"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        lambda m: i18n.gettext(m), lambda s, p, n: i18n.ngettext(s, p, n), newstyle=True
+    )
+    env.filters["dt"] = _dt
+    env.globals["has_perm"] = has
+    return env
+
+
+ENV = make_env()
+
+
+def nav_for(request: Request, principal: Principal) -> list[NavItem]:
+    items: list[NavItem] = request.app.state.nav
+    out = []
+    for item in items:
+        if item.public or (principal.is_authenticated and (item.perm is None or has(principal, item.perm))):
+            out.append(item)
+    return sorted(out, key=lambda i: i.order)
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, *, status_code: int = 200,
+    principal: Principal | None = None,
+) -> HTMLResponse:
+    p = principal or getattr(request.state, "principal", None) or Principal(kind="anonymous")
+    ctx = {
+        "request": request,
+        "principal": p,
+        "nav": nav_for(request, p),
+        "locale": i18n.current_locale.get(),
+        "csrf_token": p.csrf_token or "",
+        "htmx": request.headers.get("hx-request") == "true",
+        "path": request.url.path,
+    }
+    ctx.update(context or {})
+    html = ENV.get_template(template).render(ctx)
+    return HTMLResponse(html, status_code=status_code)

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import pytest
+
+from cityos.core.errors import Forbidden, TooManyRequests, Unauthorized
+from cityos.identity import service
+from tests.factories import PASSWORD
+
+
+def test_login_wrong_password_and_unknown_user_look_the_same(city, client):
+    a = client.post("/login", data={"username": "dispatcher1", "password": "wrong-one", "next": "/"})
+    b = client.post("/login", data={"username": "nobody-here", "password": "wrong-one", "next": "/"})
+    assert a.status_code == b.status_code == 401
+    assert "用户名或密码错误" in a.text and "用户名或密码错误" in b.text
+
+
+def test_login_is_rate_limited_for_known_and_unknown_names(city, db):
+    # as the login route does: the failed attempt is committed although authenticate raised
+    for name in ("dispatcher1", "ghost"):
+        for _ in range(5):
+            with db.transaction() as s, pytest.raises(Unauthorized):
+                service.authenticate(session=s, username=name, password="nope-nope")
+        with db.transaction() as s, pytest.raises(TooManyRequests):
+            service.authenticate(session=s, username=name, password=PASSWORD)
+
+
+def test_failed_logins_are_counted_even_though_the_request_fails(city, client):
+    for _ in range(5):
+        client.post("/login", data={"username": "leader1", "password": "bad-pass-1"})
+    r = client.post("/login", data={"username": "leader1", "password": PASSWORD})
+    assert r.status_code == 429
+
+
+def test_login_then_logout_needs_csrf(city, client):
+    city.login(client, "admin")
+    assert client.get("/").status_code == 200
+    r = client.post("/logout", data={})
+    assert r.status_code == 403 and "csrf_failed" in r.text
+    r = client.post("/logout", data={"csrf_token": city.csrf(client)}, follow_redirects=False)
+    assert r.status_code == 303
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_token_lifecycle(city, db):
+    admin = city.as_role("admin")
+    with db.transaction() as s:
+        new = service.create_token(session=s, actor=admin, client="12345热线", scopes=["open311"],
+                                   department_code="cgj")
+    with db.transaction() as s:
+        p = service.verify_token(session=s, token=new.token)
+        assert p and p.kind == "token" and p.scopes == {"open311"} and p.department_code == "cgj"
+        assert service.verify_token(session=s, token=new.token[:-1] + "x") is None
+        service.revoke_token(session=s, actor=admin, prefix=new.info.prefix)
+    with db.transaction() as s:
+        assert service.verify_token(session=s, token=new.token) is None
+
+
+def test_only_admins_mint_tokens(city, db):
+    with pytest.raises(Forbidden), db.transaction() as s:
+        service.create_token(session=s, actor=city.as_role("dispatcher"), client="x", scopes=["geo"])
+
+
+def test_bad_bearer_token_is_401_json(city, client):
+    r = client.get("/healthz")
+    assert r.status_code == 200
+    r = client.get("/api/docs")
+    assert r.status_code == 200
