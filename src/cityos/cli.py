@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from cityos import registry
+from cityos.core import calendar_cli
 from cityos.core.errors import CityOSError
 
 app = typer.Typer(help="CityOS — 城市操作系统", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -23,6 +24,7 @@ audit_app = typer.Typer(help="The hash-chained audit trail", no_args_is_help=Tru
 app.add_typer(token_app, name="token")
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
+app.add_typer(calendar_cli.app, name="calendar")
 err = Console(stderr=True)
 
 

@@ -1,0 +1,1 @@
+"""The demo city generator: a deterministic city on the embedded defaults."""
