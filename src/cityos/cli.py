@@ -15,10 +15,14 @@ from rich.console import Console
 
 from cityos import registry
 from cityos.core import calendar_cli
+from cityos.core.db import Database, get_db
 from cityos.core.errors import CityOSError
+from cityos.identity.schemas import Principal
 
 app = typer.Typer(help="CityOS — 城市操作系统", no_args_is_help=True, pretty_exceptions_enable=False)
-token_app = typer.Typer(help="API tokens for other systems (scoped, hashed, expiring, revocable)", no_args_is_help=True)
+token_app = typer.Typer(
+    help="API tokens for other systems (scoped, hashed, expiring, revocable)", no_args_is_help=True
+)
 user_app = typer.Typer(help="People who log in", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit trail", no_args_is_help=True)
 app.add_typer(token_app, name="token")
@@ -28,16 +32,13 @@ app.add_typer(calendar_cli.app, name="calendar")
 err = Console(stderr=True)
 
 
-def cli_principal():  # type: ignore[no-untyped-def]
-    from cityos.identity.schemas import Principal
+def cli_principal() -> Principal:
+    return Principal(
+        kind="user", id=0, username=f"cli:{getpass.getuser()}", display_name="CLI", roles=frozenset({"admin"})
+    )
 
-    return Principal(kind="user", id=0, username=f"cli:{getpass.getuser()}", display_name="CLI",
-                     roles=frozenset({"admin"}))
 
-
-def database():  # type: ignore[no-untyped-def]
-    from cityos.core.db import get_db
-
+def database() -> Database:
     return get_db()
 
 
@@ -93,7 +94,9 @@ def worker(once: bool = typer.Option(False, help="Run every job once and exit"))
 def token_create(
     client: Annotated[str, typer.Option("--client", help="Name of the calling system")],
     scope: Annotated[list[str], typer.Option("--scope", help="Scope; repeat for several")],
-    department: Annotated[str | None, typer.Option("--department", help="Department code the token acts for")] = None,
+    department: Annotated[
+        str | None, typer.Option("--department", help="Department code the token acts for")
+    ] = None,
     days: Annotated[int, typer.Option(help="Days until it expires (0: never)")] = 365,
 ) -> None:
     """Mint a token. It is printed once, alone on the last line."""
@@ -101,10 +104,18 @@ def token_create(
 
     ensure_schema()
     with database().transaction() as s:
-        new = service.create_token(session=s, actor=cli_principal(), client=client, scopes=scope,
-                                   department_code=department, days=days or None)
-    typer.echo(f"client {new.info.client} · scopes {','.join(new.info.scopes)} · expires "
-               f"{new.info.expires_at.isoformat() if new.info.expires_at else 'never'}")
+        new = service.create_token(
+            session=s,
+            actor=cli_principal(),
+            client=client,
+            scopes=scope,
+            department_code=department,
+            days=days or None,
+        )
+    typer.echo(
+        f"client {new.info.client} · scopes {','.join(new.info.scopes)} · expires "
+        f"{new.info.expires_at.isoformat() if new.info.expires_at else 'never'}"
+    )
     typer.echo(new.token)
 
 
@@ -141,9 +152,18 @@ def user_create(
 
     ensure_schema()
     with database().transaction() as s:
-        u = service.add_user(session=s, actor=cli_principal(), user=UserIn(
-            username=username, display_name=name, password=password, roles=role, department_code=department,
-            region_code=region))
+        u = service.add_user(
+            session=s,
+            actor=cli_principal(),
+            user=UserIn(
+                username=username,
+                display_name=name,
+                password=password,
+                roles=role,
+                department_code=department,
+                region_code=region,
+            ),
+        )
     typer.echo(f"created user {u.username} ({', '.join(u.roles)})")
 
 
@@ -157,8 +177,10 @@ def audit_verify() -> None:
     if res.ok:
         typer.echo(f"audit chain intact: {res.checked} records")
         return
-    err.print(f"[red]audit chain broken at record {res.broken_seq}: {res.reason}[/red] "
-              f"({res.checked} records verified before it)")
+    err.print(
+        f"[red]audit chain broken at record {res.broken_seq}: {res.reason}[/red] "
+        f"({res.checked} records verified before it)"
+    )
     raise typer.Exit(1)
 
 

@@ -12,7 +12,9 @@ from cityos.core.audit import AuditRecord
 def test_chain_of_records_verifies(db):
     with db.transaction() as s:
         for i in range(5):
-            audit.record(s, actor="user:a", action="thing.do", subject_type="thing", subject_id=i, payload={"i": i})
+            audit.record(
+                s, actor="user:a", action="thing.do", subject_type="thing", subject_id=i, payload={"i": i}
+            )
     with db.reader() as s:
         res = audit.verify(s)
     assert res.ok and res.checked == 5
@@ -49,9 +51,12 @@ def test_cli_verify_exits_nonzero_naming_the_record(tmp_path):
     """The real command on a real file database: intact → 0, tampered → 1 with the record number."""
     import os
 
-    env = {**os.environ, "CITYOS_HOME": str(tmp_path), "CITYOS_DATABASE_URL": ""}
-    env.pop("CITYOS_DATABASE_URL")
-    run = lambda *a: subprocess.run([sys.executable, "-m", "cityos", *a], env=env, capture_output=True, text=True)  # noqa: E731
+    env = {k: v for k, v in os.environ.items() if k != "CITYOS_DATABASE_URL"}
+    env["CITYOS_HOME"] = str(tmp_path)
+
+    def run(*a: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "cityos", *a], env=env, capture_output=True, text=True)
+
     assert run("init").returncode == 0
     r = run("token", "create", "--client", "t", "--scope", "geo")
     assert r.returncode == 0, r.stderr

@@ -53,12 +53,27 @@ def digest(payload: Any) -> str:
 
 
 def chain_hash(
-    *, seq: int, at: datetime, actor: str, action: str, subject_type: str, subject_id: str,
-    payload_digest: str, prev_hash: str,
+    *,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    subject_type: str,
+    subject_id: str,
+    payload_digest: str,
+    prev_hash: str,
 ) -> str:
     line = "|".join(
-        [str(seq), at.isoformat(timespec="microseconds"), actor, action, subject_type, subject_id,
-         payload_digest, prev_hash]
+        [
+            str(seq),
+            at.isoformat(timespec="microseconds"),
+            actor,
+            action,
+            subject_type,
+            subject_id,
+            payload_digest,
+            prev_hash,
+        ]
     )
     return hashlib.sha256(line.encode()).hexdigest()
 
@@ -84,12 +99,25 @@ def record(
     body = payload or {}
     pd = digest(body)
     rec = AuditRecord(
-        seq=seq, at=at, actor=actor, action=action, subject_type=subject_type,
-        subject_id=str(subject_id), payload=json.loads(canonical(body)), payload_digest=pd, prev_hash=prev,
+        seq=seq,
+        at=at,
+        actor=actor,
+        action=action,
+        subject_type=subject_type,
+        subject_id=str(subject_id),
+        payload=json.loads(canonical(body)),
+        payload_digest=pd,
+        prev_hash=prev,
     )
     rec.hash = chain_hash(
-        seq=seq, at=at, actor=actor, action=action, subject_type=subject_type,
-        subject_id=str(subject_id), payload_digest=pd, prev_hash=prev,
+        seq=seq,
+        at=at,
+        actor=actor,
+        action=action,
+        subject_type=subject_type,
+        subject_id=str(subject_id),
+        payload_digest=pd,
+        prev_hash=prev,
     )
     session.add(rec)
     session.flush()
@@ -124,8 +152,14 @@ def verify(session: Session, *, batch: int = 5000) -> VerifyResult:
             if digest(r.payload) != r.payload_digest:
                 return VerifyResult(False, checked, r.seq, "payload does not match its digest")
             h = chain_hash(
-                seq=r.seq, at=r.at, actor=r.actor, action=r.action, subject_type=r.subject_type,
-                subject_id=r.subject_id, payload_digest=r.payload_digest, prev_hash=r.prev_hash,
+                seq=r.seq,
+                at=r.at,
+                actor=r.actor,
+                action=r.action,
+                subject_type=r.subject_type,
+                subject_id=r.subject_id,
+                payload_digest=r.payload_digest,
+                prev_hash=r.prev_hash,
             )
             if h != r.hash:
                 return VerifyResult(False, checked, r.seq, "record fields do not match its hash")

@@ -171,7 +171,10 @@ def _deliver_one(db: Database, event_id: int) -> int:
 
 
 def redeliver_pending(
-    db: Database | None = None, *, older_than: timedelta = timedelta(seconds=30), limit: int = 500,
+    db: Database | None = None,
+    *,
+    older_than: timedelta = timedelta(seconds=30),
+    limit: int = 500,
     max_attempts: int = 20,
 ) -> int:
     """What a crash left undelivered (or a handler failed on): deliver it again. The worker calls this."""

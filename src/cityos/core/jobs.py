@@ -60,7 +60,9 @@ def all_jobs() -> list[Job]:
     return jobs
 
 
-def run_forever(db: Database, jobs: list[Job], *, tick: float = 1.0, stop: Callable[[], bool] = lambda: False) -> None:
+def run_forever(
+    db: Database, jobs: list[Job], *, tick: float = 1.0, stop: Callable[[], bool] = lambda: False
+) -> None:
     last: dict[str, float] = {}
     while not stop():
         now = time.monotonic()

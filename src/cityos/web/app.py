@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -44,14 +45,18 @@ def wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def error_response(request: Request, status: int, body: dict) -> Response:  # type: ignore[type-arg]
+def error_response(request: Request, status: int, body: dict[str, Any]) -> Response:
     if wants_json(request):
         return JSONResponse(body, status_code=status)
     err = body.get("error", {})
     loc = i18n.current_locale.get()
     message = err.get("message", {}).get("zh-CN" if loc == "zh_CN" else "en", "")
-    return render(request, "errors/error.html", {"status": status, "code": err.get("code"), "message": message},
-                  status_code=status)
+    return render(
+        request,
+        "errors/error.html",
+        {"status": status, "code": err.get("code"), "message": message},
+        status_code=status,
+    )
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -75,7 +80,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     @app.middleware("http")
-    async def locale_and_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def locale_and_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         loc = (
             i18n.normalize_locale(request.query_params.get("lang"))
             or i18n.normalize_locale(request.cookies.get(LOCALE_COOKIE))
@@ -114,9 +121,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         errors = exc.errors()
         first = errors[0] if errors else {}
         field = ".".join(str(p) for p in first.get("loc", ())[1:]) or None
-        err = CityOSError("The request has invalid fields", code="invalid", field=field,
-                          details=[{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
-                                   for e in errors])
+        err = CityOSError(
+            "The request has invalid fields",
+            code="invalid",
+            field=field,
+            details=[
+                {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors
+            ],
+        )
         return error_response(request, 422, err.payload())
 
     @app.exception_handler(StarletteHTTPException)

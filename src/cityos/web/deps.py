@@ -41,7 +41,7 @@ def get_session(request: Request) -> Iterator[Session]:
 def current_principal(request: Request, session: Session = Depends(get_session)) -> Principal:
     cached = getattr(request.state, "principal", None)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     principal = ANONYMOUS
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):

@@ -64,7 +64,11 @@ def nav_for(request: Request, principal: Principal) -> list[NavItem]:
 
 
 def render(
-    request: Request, template: str, context: dict[str, Any] | None = None, *, status_code: int = 200,
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
     principal: Principal | None = None,
 ) -> HTMLResponse:
     p = principal or getattr(request.state, "principal", None) or Principal(kind="anonymous")

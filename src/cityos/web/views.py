@@ -32,7 +32,9 @@ def home(request: Request, principal: Principal = Depends(current_principal)) ->
 
 
 @router.get("/login")
-def login_page(request: Request, next: str = "/", principal: Principal = Depends(current_principal)) -> Response:
+def login_page(
+    request: Request, next: str = "/", principal: Principal = Depends(current_principal)
+) -> Response:
     if principal.is_authenticated:
         return RedirectResponse(_safe_next(next), status_code=303)
     return render(request, "login.html", {"next": _safe_next(next), "error": None})
@@ -48,6 +50,7 @@ def login(
     # Login is its own unit of work so that a failed attempt is counted even though it errors.
     db = get_database(request)
     ip = request.client.host if request.client else None
+    error: CityOSError | None = None
     try:
         with db.transaction() as session:
             try:
@@ -57,22 +60,36 @@ def login(
             else:
                 error = None
                 token, _csrf = identity.start_session(
-                    session=session, user_id=p.id or 0, hours=request.app.state.settings.session_hours, ip=ip)
+                    session=session, user_id=p.id or 0, hours=request.app.state.settings.session_hours, ip=ip
+                )
     except CityOSError as e:  # pragma: no cover - commit-time failures
         error = e
     if error is not None:
         status = error.status if error.status == 429 else 401
-        return render(request, "login.html", {"next": _safe_next(next), "error": error.text(i18n.current_locale.get()),
-                                              "username": username}, status_code=status)
+        return render(
+            request,
+            "login.html",
+            {"next": _safe_next(next), "error": error.text(i18n.current_locale.get()), "username": username},
+            status_code=status,
+        )
     resp = RedirectResponse(_safe_next(next), status_code=303)
-    resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
-                    secure=request.app.state.settings.secure_cookies, path="/")
+    resp.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.secure_cookies,
+        path="/",
+    )
     return resp
 
 
 @router.post("/logout")
-def logout(request: Request, session: Session = Depends(get_session),
-           principal: Principal = Depends(current_principal)) -> Response:
+def logout(
+    request: Request,
+    session: Session = Depends(get_session),
+    principal: Principal = Depends(current_principal),
+) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         identity.end_session(session=session, token=token)
@@ -102,11 +119,17 @@ def readyz(request: Request) -> Response:
             s.execute(text("SELECT 1"))
         rev = current(db.engine) if db.bind is db.engine else "test"
     except Exception as e:  # readiness reports, it does not raise
-        return Response(f'{{"status":"unavailable","reason":"{type(e).__name__}"}}', status_code=503,
-                        media_type="application/json")
+        return Response(
+            f'{{"status":"unavailable","reason":"{type(e).__name__}"}}',
+            status_code=503,
+            media_type="application/json",
+        )
     if rev is None:
-        return Response('{"status":"unavailable","reason":"schema not initialised"}', status_code=503,
-                        media_type="application/json")
+        return Response(
+            '{"status":"unavailable","reason":"schema not initialised"}',
+            status_code=503,
+            media_type="application/json",
+        )
     return Response(f'{{"status":"ready","schema":"{rev}"}}', media_type="application/json")
 
 
