@@ -93,10 +93,15 @@ def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backends]:
 
 
 @pytest.fixture(autouse=True)
-def _reset_clock() -> Iterator[None]:
+def _reset_process_state() -> Iterator[None]:
+    """Per-process caches must not carry one test's (rolled-back) data into the next."""
+    from cityos.core import calendar
+
     clock.set_now(None)
+    calendar.invalidate()
     yield
     clock.set_now(None)
+    calendar.invalidate()
 
 
 @pytest.fixture

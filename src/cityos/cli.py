@@ -211,9 +211,9 @@ def main() -> None:
         app()
     except CityOSError as e:
         where = f" [{e.field}]" if e.field else ""
-        err.print(f"error {e.code}{where}: {e.text('zh_CN')} / {e.text('en')}")
+        err.print(f"error {e.code}{where}: {e.text('zh_CN')} / {e.text('en')}", markup=False, soft_wrap=True)
         if e.details:
-            err.print(e.details)
+            err.print(e.details, markup=False, soft_wrap=True)
         sys.exit(e.exit_code)
 
 

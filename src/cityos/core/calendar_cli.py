@@ -1,8 +1,91 @@
-"""`cityos calendar ...`: the working calendar (filled by core/calendar.py)."""
+"""`cityos calendar ...`: look at the working calendar and enter a year's published schedule."""
 
 from __future__ import annotations
 
+import csv
+import getpass
+from datetime import date, datetime
+from pathlib import Path
+
 import typer
 
-app = typer.Typer(help="Working calendar: statutory holidays, make-up working days, entered years",
-                  no_args_is_help=True)
+from cityos.core import calendar
+from cityos.core.errors import Invalid
+
+app = typer.Typer(
+    help="Working calendar: statutory holidays, make-up working days, entered years", no_args_is_help=True
+)
+TYPES = {"holiday": False, "假日": False, "休": False, "workday": True, "班": True, "上班": True}
+
+
+def _db():  # type: ignore[no-untyped-def]
+    from cityos.cli import database, ensure_schema
+
+    ensure_schema()
+    return database()
+
+
+@app.command("show")
+def show(year: int) -> None:
+    """The year's source and its holidays and make-up working days."""
+    with _db().reader() as s:
+        source, days = calendar.year_overview(session=s, year=year)
+    typer.echo(f"{year}: {source}")
+    for d in days:
+        kind = "workday" if d.is_workday else "holiday"
+        typer.echo(f"{d.day.isoformat()}\t{kind}\t{d.name}")
+
+
+def read_schedule(path: Path, year: int) -> list[tuple[date, bool, str]]:
+    """CSV with columns date,type,name (type: holiday|workday). Errors name the row."""
+    rows: list[tuple[date, bool, str]] = []
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        reader = csv.DictReader(f)
+        missing = {"date", "type"} - set(reader.fieldnames or [])
+        if missing:
+            raise Invalid("The file needs the columns date,type,name", field="header", code="bad_header")
+        for i, row in enumerate(reader, start=2):
+            try:
+                d = date.fromisoformat((row.get("date") or "").strip())
+            except ValueError:
+                raise Invalid(
+                    "Row {row}: the date is not YYYY-MM-DD",
+                    field=f"row {i}",
+                    code="bad_date",
+                    params={"row": i},
+                ) from None
+            kind = (row.get("type") or "").strip().lower()
+            if kind not in TYPES:
+                raise Invalid(
+                    "Row {row}: type must be holiday or workday",
+                    field=f"row {i}",
+                    code="bad_type",
+                    params={"row": i},
+                )
+            rows.append((d, TYPES[kind], (row.get("name") or "").strip()))
+    return rows
+
+
+@app.command("import")
+def import_year(year: int, file: Path) -> None:
+    """Enter a year's published schedule from CSV (date,type,name); replaces that year's entries."""
+    rows = read_schedule(file, year)
+    with _db().transaction() as s:
+        n = calendar.enter_days(session=s, actor_name=f"user:cli:{getpass.getuser()}", year=year, days=rows)
+    typer.echo(f"{year}: {n} days entered")
+
+
+@app.command("add-hours")
+def add_hours(start: str, hours: float) -> None:
+    """When do HOURS working hours after START (ISO time, local if no offset) end?"""
+    from zoneinfo import ZoneInfo
+
+    from cityos.core.settings import get_settings
+
+    t = datetime.fromisoformat(start)
+    tz = ZoneInfo(get_settings().timezone)
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=tz)
+    with _db().reader() as s:
+        end = calendar.get_calendar(s).add_working_hours(t, hours)
+    typer.echo(end.astimezone(tz).isoformat())
