@@ -197,7 +197,8 @@ def demo(
 
     if scale not in ("small", "city"):
         raise CityOSError("--scale must be small or city", code="bad_scale", field="scale")
-    builder.build(scale=scale, fresh=fresh)
+    ctx = builder.build(scale=scale, fresh=fresh)
+    builder.print_accounts(ctx, f"http://{host}:{port}/" if not no_serve else "cityos serve")
     if not no_serve:
         serve(host=host, port=port)
 

@@ -73,6 +73,14 @@ def add_regions_bulk(*, session: Session, regions: list[RegionIn]) -> int:
     return len(regions)
 
 
+def rename_region(*, session: Session, code: str, name: str) -> None:
+    """Trusted rename for importers (the caller checked permission and recorded the audit entry)."""
+    row = session.get(Region, code)
+    if row is None:
+        raise NotFound("Region not found", params={"code": code})
+    row.name = name
+
+
 def get_region(*, session: Session, code: str) -> RegionOut:
     row = session.get(Region, code)
     if row is None:
@@ -189,6 +197,37 @@ def add_user(*, session: Session, actor: Principal, user: UserIn) -> UserOut:
                  payload={"roles": sorted(set(user.roles)), "department": user.department_code,
                           "region": user.region_code})
     return _user_out(row, dept)
+
+
+def add_users_bulk(*, session: Session, actor: Principal, users: list[UserIn]) -> list[Principal]:
+    """Many users at once (importers, the demo city): each distinct password is hashed once.
+    Validated like add_user; one audit record for the batch."""
+    authorize(actor, "admin.users")
+    depts = {d.code: d for d in session.scalars(select(Department))}
+    taken = {u.lower() for u in session.scalars(select(User.username))}
+    hashes: dict[str, str] = {}
+    now = clock.now()
+    rows = []
+    for i, u in enumerate(users, start=1):
+        if u.username.lower() in taken:
+            raise Conflict("User name already taken", field=f"users[{i}].username", code="duplicate_username")
+        taken.add(u.username.lower())
+        bad = [r for r in u.roles if r not in ROLES]
+        if bad:
+            raise Invalid("Unknown role", field=f"users[{i}].roles", code="unknown_role", details=bad)
+        if u.department_code and u.department_code not in depts:
+            raise Invalid("Unknown department code", field=f"users[{i}].department_code", code="unknown_department")
+        if u.password not in hashes:
+            hashes[u.password] = _hasher.hash(u.password)
+        dept = depts.get(u.department_code or "")
+        rows.append(User(username=u.username, display_name=u.display_name, password_hash=hashes[u.password],
+                         department_id=dept.id if dept else None, region_code=u.region_code, phone=u.phone,
+                         active=True, created_at=now, roles=[UserRole(role=r) for r in sorted(set(u.roles))]))
+    session.add_all(rows)
+    session.flush()
+    audit.record(session, actor=actor.actor, action="user.create_bulk", subject_type="user",
+                 subject_id=len(rows), payload={"usernames": [r.username for r in rows][:2000]})
+    return [_principal(session, r) for r in rows]
 
 
 def set_roles(*, session: Session, actor: Principal, username: str, roles: list[str]) -> UserOut:

@@ -81,7 +81,7 @@ def authenticated(principal: Principal = Depends(current_principal)) -> Principa
     return principal
 
 
-@dataclass
+@dataclass(frozen=True)
 class Require:
     """Route dependency: the caller must hold `perm` (role or token scope)."""
 
@@ -96,7 +96,7 @@ class LoginRedirect(Exception):
         self.next_url = next_url
 
 
-@dataclass
+@dataclass(frozen=True)
 class RequirePage:
     """Page dependency: like Require, but anonymous visitors are sent to the login page."""
 

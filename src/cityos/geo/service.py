@@ -1,0 +1,498 @@
+"""Geo use cases: import unit grids, locate points, find nearby grids, serve outlines.
+
+The spatial index (Shapely 2 STRtree over every grid polygon, with each grid's region chain) is
+built once per process and rebuilt when the grids change: every call compares a cheap fingerprint
+of the `grids` table (row count, largest code, total area), at most once every CHECK_SECONDS, so a
+grid import by another process is noticed within seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry import mapping, shape
+from shapely.validation import explain_validity
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cityos.core import audit
+from cityos.core.errors import Invalid, NotFound
+from cityos.geo import permissions as _permissions  # noqa: F401  (grants geo.* to roles)
+from cityos.geo.crs import from_wgs84, to_wgs84
+from cityos.geo.models import GridShape
+from cityos.geo.schemas import GridHit, ImportProblem, ImportReport, Location
+from cityos.identity import service as identity
+from cityos.identity.permissions import authorize
+from cityos.identity.schemas import Principal, RegionIn, RegionOut
+
+CHECK_SECONDS = 5.0
+OVERLAP_TOLERANCE_M2 = 1.0
+GAP_TOLERANCE_M2 = 1.0
+LEVEL_CODE_LENGTH = {"city": 6, "district": 6, "street": 9, "community": 12, "grid": 14}
+M_PER_DEG_LAT = 110_574.0
+
+
+def m_per_deg_lon(lat: float) -> float:
+    return 111_320.0 * math.cos(math.radians(lat))
+
+
+def area_m2(geom: Any) -> float:
+    lat = geom.centroid.y
+    return float(geom.area * m_per_deg_lon(lat) * M_PER_DEG_LAT)
+
+
+# ---------------------------------------------------------------- index
+@dataclass
+class _Index:
+    fingerprint: tuple[Any, ...]
+    codes: np.ndarray
+    geoms: np.ndarray
+    tree: shapely.STRtree
+    workers: dict[str, int | None]
+    names: dict[str, str]
+    chains: dict[str, list[RegionOut]]
+    outlines: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+
+_index: _Index | None = None
+_checked = 0.0
+
+
+def _fingerprint(session: Session) -> tuple[Any, ...]:
+    n, top, total = session.execute(
+        select(func.count(), func.max(GridShape.code), func.sum(GridShape.area_m2))
+    ).one()
+    return (int(n or 0), top, round(float(total or 0.0), 3))
+
+
+def invalidate() -> None:
+    global _index, _checked
+    _index, _checked = None, 0.0
+
+
+def index(session: Session) -> _Index:
+    global _index, _checked
+    now = time.monotonic()
+    if _index is not None and now - _checked < CHECK_SECONDS:
+        return _index
+    fp = _fingerprint(session)
+    _checked = now
+    if _index is not None and _index.fingerprint == fp:
+        return _index
+    rows = session.execute(
+        select(GridShape.code, GridShape.geometry, GridShape.grid_worker_id).order_by(GridShape.code)
+    ).all()
+    codes = np.array([r[0] for r in rows], dtype=object)
+    geoms = np.array([shape(r[1]) for r in rows], dtype=object)
+    regions = {r.code: r for r in identity.regions(session=session)}
+
+    def chain(code: str) -> list[RegionOut]:
+        out = []
+        cur = regions.get(code)
+        while cur is not None:
+            out.append(cur)
+            cur = regions.get(cur.parent_code) if cur.parent_code else None
+        return list(reversed(out))
+
+    _index = _Index(
+        fingerprint=fp,
+        codes=codes,
+        geoms=geoms,
+        tree=shapely.STRtree(geoms),
+        workers={r[0]: r[2] for r in rows},
+        names={c: regions[c].name if c in regions else c for c in codes},
+        chains={c: chain(c) for c in codes},
+    )
+    return _index
+
+
+# ---------------------------------------------------------------- locate
+def locate(*, session: Session, lon: float, lat: float, crs: str = "wgs84") -> Location | None:
+    """The grid containing the point (boundary points go to the lower code), with its region chain."""
+    wlon, wlat = to_wgs84(lon, lat, crs)
+    idx = index(session)
+    hits = idx.tree.query(shapely.Point(wlon, wlat), predicate="intersects")
+    if len(hits) == 0:
+        return None
+    code = min(idx.codes[i] for i in hits)
+    return Location(
+        lon=wlon,
+        lat=wlat,
+        grid_code=code,
+        grid_name=idx.names[code],
+        grid_worker_id=idx.workers.get(code),
+        chain=idx.chains[code],
+    )
+
+
+def locate_many(*, session: Session, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
+    """Vectorised: the grid code for each WGS84 point (None outside every grid)."""
+    idx = index(session)
+    return locate_points(idx, lons, lats)
+
+
+def locate_points(idx: _Index, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
+    pts = shapely.points(lons, lats)
+    src, dst = idx.tree.query(pts, predicate="intersects")
+    out = np.full(len(pts), None, dtype=object)
+    # several hits for a boundary point: keep the lowest code (tree order follows sorted codes)
+    order = np.lexsort((dst, src))
+    src, dst = src[order], dst[order]
+    first = np.ones(len(src), dtype=bool)
+    first[1:] = src[1:] != src[:-1]
+    out[src[first]] = idx.codes[dst[first]]
+    return out
+
+
+def nearby(*, session: Session, lon: float, lat: float, radius_m: float, crs: str = "wgs84") -> list[GridHit]:
+    """Grids within radius_m metres of the point, nearest first (distance 0 = inside)."""
+    if radius_m < 0:
+        raise Invalid("The radius must not be negative", field="radius_m", code="bad_radius")
+    wlon, wlat = to_wgs84(lon, lat, crs)
+    idx = index(session)
+    kx, ky = m_per_deg_lon(wlat), M_PER_DEG_LAT
+    dlon, dlat = radius_m / kx, radius_m / ky
+    box = shapely.box(wlon - dlon, wlat - dlat, wlon + dlon, wlat + dlat)
+    out = []
+    for i in idx.tree.query(box):
+        g = idx.geoms[i]
+        # distance in a local metric frame around the point
+        local = shapely.transform(g, lambda c: (c - [wlon, wlat]) * [kx, ky])
+        d = float(shapely.distance(local, shapely.Point(0, 0)))
+        if d <= radius_m:
+            out.append(GridHit(grid_code=idx.codes[i], distance_m=round(d, 3)))
+    return sorted(out, key=lambda h: (h.distance_m, h.grid_code))
+
+
+def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle distance in metres (haversine), for point-to-point checks such as duplicates."""
+    r = 6_371_008.8
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+# ---------------------------------------------------------------- import
+def _problem(
+    errors: list[ImportProblem],
+    index_: int | None,
+    code: str | None,
+    problem: str,
+    message: str,
+    severity: str = "error",
+) -> None:
+    errors.append(ImportProblem(index=index_, code=code, problem=problem, message=message, severity=severity))
+
+
+def validate_grids(
+    *, session: Session, feature_collection: Any, crs: str = "wgs84", replace: bool = False
+) -> tuple[ImportReport, list[tuple[str, str, Any, str | None]]]:
+    """Check everything before anything is written. Returns the report and the parsed grids
+    (code, name, WGS84 geometry, grid worker username)."""
+    errors: list[ImportProblem] = []
+    warnings: list[ImportProblem] = []
+    if (
+        not isinstance(feature_collection, dict)
+        or feature_collection.get("type") != "FeatureCollection"
+        or not isinstance(feature_collection.get("features"), list)
+    ):
+        _problem(errors, None, None, "not_feature_collection", "The file is not a GeoJSON FeatureCollection")
+        return ImportReport(features=0, imported=0, errors=errors, warnings=warnings), []
+    feats = feature_collection["features"]
+    parsed: list[tuple[str, str, Any, str | None]] = []
+    seen: set[str] = set()
+    known = {r.code: r for r in identity.regions(session=session)}
+    existing = set(session.scalars(select(GridShape.code)))
+    for i, f in enumerate(feats):
+        props = (f or {}).get("properties") or {} if isinstance(f, dict) else {}
+        code = str(props.get("code", "")).strip()
+        name = str(props.get("name", "")).strip() or code
+        if not isinstance(f, dict) or f.get("type") != "Feature":
+            _problem(errors, i, code or None, "not_feature", "Not a GeoJSON Feature")
+            continue
+        if not (len(code) == 14 and code.isdigit()):
+            _problem(errors, i, code or None, "bad_code", "A unit-grid code has 14 digits")
+            continue
+        if code in seen:
+            _problem(errors, i, code, "duplicate_code", "The same grid code appears twice in the file")
+            continue
+        seen.add(code)
+        if code in existing and not replace:
+            _problem(errors, i, code, "grid_exists", "The grid already exists (use replace)")
+            continue
+        parent = known.get(code[:12])
+        if parent is None or parent.level != "community":
+            _problem(errors, i, code, "unknown_parent", "Unknown parent community code")
+            continue
+        geom_json = f.get("geometry")
+        if not isinstance(geom_json, dict) or geom_json.get("type") not in ("Polygon", "MultiPolygon"):
+            _problem(errors, i, code, "not_polygon", "A grid must be a Polygon or MultiPolygon")
+            continue
+        try:
+            geom = shape(geom_json)
+        except Exception:
+            _problem(errors, i, code, "broken_geometry", "The geometry cannot be read")
+            continue
+        if geom.is_empty:
+            _problem(errors, i, code, "broken_geometry", "The geometry cannot be read")
+            continue
+        coords = shapely.get_coordinates(geom)
+        if (
+            not np.all(np.isfinite(coords))
+            or coords[:, 0].min() < -180
+            or coords[:, 0].max() > 180
+            or coords[:, 1].min() < -90
+            or coords[:, 1].max() > 90
+        ):
+            _problem(errors, i, code, "bad_coordinates", "Coordinates out of range")
+            continue
+        if crs != "wgs84":
+            geom = shapely.transform(
+                geom, lambda c: np.array([to_wgs84(x, y, crs) for x, y in c]).reshape(-1, 2)
+            )
+        if not geom.is_valid:
+            _problem(errors, i, code, "invalid_geometry", f"Invalid geometry: {explain_validity(geom)}")
+            continue
+        parsed.append((code, name, geom, props.get("grid_worker")))
+    # overlaps between the new grids and with the grids that stay
+    if parsed:
+        geoms = np.array([p[2] for p in parsed], dtype=object)
+        tree = shapely.STRtree(geoms)
+        a_idx, b_idx = tree.query(geoms, predicate="intersects")
+        for a, b in zip(a_idx, b_idx, strict=True):
+            if a < b:
+                inter = shapely.intersection(geoms[a], geoms[b])
+                if not inter.is_empty and area_m2(inter) > OVERLAP_TOLERANCE_M2:
+                    _problem(
+                        errors,
+                        None,
+                        f"{parsed[a][0]}/{parsed[b][0]}",
+                        "overlap",
+                        f"Grids overlap by {area_m2(inter):.0f} m²",
+                    )
+        staying = [c for c in existing if c not in seen]
+        if staying:
+            idx = index(session)
+            keep = np.isin(idx.codes, staying)
+            for a, g in enumerate(geoms):
+                for j in idx.tree.query(g, predicate="intersects"):
+                    if keep[j]:
+                        inter = shapely.intersection(g, idx.geoms[j])
+                        if not inter.is_empty and area_m2(inter) > OVERLAP_TOLERANCE_M2:
+                            _problem(
+                                errors,
+                                None,
+                                f"{parsed[a][0]}/{idx.codes[j]}",
+                                "overlap",
+                                f"Grids overlap by {area_m2(inter):.0f} m²",
+                            )
+        # gaps: holes inside a community's union of grids (reported as warnings)
+        by_comm: dict[str, list[Any]] = {}
+        for code, _n, g, _w in parsed:
+            by_comm.setdefault(code[:12], []).append(g)
+        for comm, gs in by_comm.items():
+            union = shapely.union_all(gs)
+            for poly in getattr(union, "geoms", [union]):
+                for ring in getattr(poly, "interiors", []):
+                    hole = shapely.Polygon(ring)
+                    if area_m2(hole) > GAP_TOLERANCE_M2:
+                        _problem(
+                            warnings,
+                            None,
+                            comm,
+                            "gap",
+                            f"A gap of {area_m2(hole):.0f} m² inside the community's grids",
+                            "warning",
+                        )
+    for _code, _name, _g, worker in parsed:
+        if worker:
+            try:
+                identity.get_user(session=session, username=str(worker))
+            except NotFound:
+                _problem(errors, None, _code, "unknown_grid_worker", "Unknown grid worker user name")
+    report = ImportReport(features=len(feats), imported=0, errors=errors, warnings=warnings)
+    return report, parsed
+
+
+def import_grids(
+    *, session: Session, actor: Principal, feature_collection: Any, crs: str = "wgs84", replace: bool = False
+) -> ImportReport:
+    """Validate every feature, then write all grids or none. Raises Invalid with the report."""
+    authorize(actor, "geo.import")
+    report, parsed = validate_grids(
+        session=session, feature_collection=feature_collection, crs=crs, replace=replace
+    )
+    if not report.ok:
+        raise Invalid(
+            "The grid file has errors; nothing was imported",
+            code="grid_import_failed",
+            details=report.model_dump(mode="json"),
+        )
+    workers: dict[str, int] = {}
+    for _c, _n, _g, w in parsed:
+        if w and w not in workers:
+            workers[w] = identity.get_user(session=session, username=str(w)).id
+    existing = set(session.scalars(select(GridShape.code)))
+    new_regions = []
+    rows = []
+    for code, name, geom, worker in parsed:
+        minx, miny, maxx, maxy = geom.bounds
+        c = geom.representative_point()
+        row = {
+            "code": code,
+            "community_code": code[:12],
+            "geometry": mapping(geom),
+            "min_lon": minx,
+            "min_lat": miny,
+            "max_lon": maxx,
+            "max_lat": maxy,
+            "area_m2": area_m2(geom),
+            "grid_worker_id": workers.get(worker) if worker else None,
+        }
+        if code in existing:
+            session.execute(GridShape.__table__.update().where(GridShape.code == code).values(**row))
+            identity.rename_region(session=session, code=code, name=name)
+        else:
+            new_regions.append(
+                RegionIn(
+                    code=code,
+                    name=name,
+                    level="grid",
+                    parent_code=code[:12],
+                    lon=round(c.x, 6),
+                    lat=round(c.y, 6),
+                )
+            )
+            rows.append(row)
+    identity.add_regions_bulk(session=session, regions=new_regions)
+    if rows:
+        session.execute(GridShape.__table__.insert(), _jsonable(rows))
+    session.flush()
+    report.imported = len(parsed)
+    audit.record(
+        session,
+        actor=actor.actor,
+        action="geo.grids.import",
+        subject_type="grids",
+        subject_id=len(parsed),
+        payload={
+            "codes": [p[0] for p in parsed][:1000],
+            "count": len(parsed),
+            "replace": replace,
+            "crs": crs,
+            "warnings": len(report.warnings),
+        },
+    )
+    invalidate()
+    return report
+
+
+def _jsonable(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    import json
+
+    for r in rows:
+        r["geometry"] = json.loads(json.dumps(r["geometry"]))
+    return rows
+
+
+def assign_grid_worker(*, session: Session, actor: Principal, grid_code: str, user_id: int | None) -> None:
+    authorize(actor, "geo.import")
+    row = session.get(GridShape, grid_code)
+    if row is None:
+        raise NotFound("Grid not found", params={"code": grid_code})
+    row.grid_worker_id = user_id
+    audit.record(
+        session,
+        actor=actor.actor,
+        action="geo.grid.worker",
+        subject_type="grid",
+        subject_id=grid_code,
+        payload={"user_id": user_id},
+    )
+    invalidate()
+
+
+def assign_grid_workers(*, session: Session, actor: Principal, workers: dict[str, int]) -> int:
+    """Set the grid worker of many grids at once (grid code → user id); one audit record."""
+    authorize(actor, "geo.import")
+    known = set(session.scalars(select(GridShape.code).where(GridShape.code.in_(list(workers)))))
+    missing = sorted(set(workers) - known)
+    if missing:
+        raise NotFound("Grid not found", params={"code": missing[0]})
+    for code, uid in workers.items():
+        session.execute(GridShape.__table__.update().where(GridShape.code == code).values(grid_worker_id=uid))
+    audit.record(
+        session,
+        actor=actor.actor,
+        action="geo.grid.workers",
+        subject_type="grids",
+        subject_id=len(workers),
+        payload={"count": len(workers)},
+    )
+    invalidate()
+    return len(workers)
+
+
+# ---------------------------------------------------------------- outlines for the map
+def outlines(*, session: Session, level: str, under: str | None = None, crs: str = "wgs84") -> dict[str, Any]:
+    """A FeatureCollection of the region outlines at `level` (district … grid) under a region code:
+    districts, streets and communities are the union of their grids. Cached with the index."""
+    if level not in ("district", "street", "community", "grid"):
+        raise Invalid("level must be district, street, community or grid", field="level", code="bad_level")
+    idx = index(session)
+    key = (level, under or "", crs)
+    if key in idx.outlines:
+        return idx.outlines[key]
+    n = LEVEL_CODE_LENGTH[level]
+    mask = (
+        np.array([c.startswith(under or "") for c in idx.codes], dtype=bool)
+        if under
+        else np.ones(len(idx.codes), dtype=bool)
+    )
+    groups: dict[str, list[Any]] = {}
+    for code, g in zip(idx.codes[mask], idx.geoms[mask], strict=True):
+        groups.setdefault(code[:n], []).append(g)
+    regions = {r.code: r for r in identity.regions(session=session, under=(under or "")[:6] or None)}
+    worker_names = {}
+    if level == "grid":
+        ids = {idx.workers.get(c) for c in groups if idx.workers.get(c)}
+        for uid in ids:
+            try:
+                worker_names[uid] = identity.get_user(session=session, id=uid).display_name
+            except NotFound:
+                pass
+    feats = []
+    for code, gs in sorted(groups.items()):
+        geom = gs[0] if len(gs) == 1 else shapely.union_all(gs)
+        if level != "grid":
+            geom = geom.simplify(0.0002, preserve_topology=True)
+        if crs != "wgs84":
+            geom = shapely.transform(
+                geom, lambda c: np.array([from_wgs84(x, y, crs) for x, y in c]).reshape(-1, 2)
+            )
+        r = regions.get(code)
+        props: dict[str, Any] = {
+            "code": code,
+            "name": r.name if r else code,
+            "level": level,
+            "grids": len(gs),
+        }
+        if level == "grid":
+            uid = idx.workers.get(code)
+            props["grid_worker"] = worker_names.get(uid, "") if uid else ""
+        feats.append(
+            {"type": "Feature", "properties": props, "geometry": mapping(shapely.set_precision(geom, 1e-6))}
+        )
+    fc = {"type": "FeatureCollection", "features": feats}
+    idx.outlines[key] = fc
+    return fc
+
+
+def grid_count(*, session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(GridShape)) or 0)

@@ -1,0 +1,83 @@
+/* The grid map: ECharts with the grids' GeoJSON, no tile server.
+   Levels: district → street → community → grid; click drills down, the breadcrumb goes back up.
+   Other pages reuse it: CityOSGridMap.create(element, {onRegion, extraSeries}). */
+(function () {
+  "use strict";
+  var NEXT = { district: "street", street: "community", community: "grid", grid: null };
+
+  function create(el, opts) {
+    opts = opts || {};
+    var chart = echarts.init(el);
+    var d = el.dataset;
+    var stack = [{ level: "district", under: d.city || "", name: d.cityName || "" }];
+    var crumbs = document.getElementById(el.id + "-crumbs");
+
+    function drawCrumbs() {
+      if (!crumbs) return;
+      crumbs.innerHTML = "";
+      stack.forEach(function (s, i) {
+        if (i > 0) { var sep = document.createElement("span"); sep.className = "sep"; sep.textContent = "›"; crumbs.appendChild(sep); }
+        var a = document.createElement("a");
+        a.href = "#"; a.textContent = s.name || s.under; a.dataset.depth = String(i);
+        a.addEventListener("click", function (ev) { ev.preventDefault(); stack = stack.slice(0, i + 1); load(); });
+        crumbs.appendChild(a);
+      });
+    }
+
+    function load() {
+      var top = stack[stack.length - 1];
+      drawCrumbs();
+      chart.showLoading();
+      fetch("/api/v1/geo/grids.geojson?level=" + top.level + "&under=" + encodeURIComponent(top.under), { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (fc) {
+          var mapName = "cityos-" + top.level + "-" + top.under;
+          echarts.registerMap(mapName, fc);
+          var data = fc.features.map(function (f) {
+            return { name: f.properties.code, value: f.properties.grids, props: f.properties };
+          });
+          chart.hideLoading();
+          chart.setOption({
+            tooltip: {
+              trigger: "item",
+              formatter: function (p) {
+                var pr = (p.data && p.data.props) || {};
+                var lines = ["<b>" + (pr.name || p.name) + "</b>", d.labelCode + ": " + p.name];
+                if (top.level === "grid") lines.push(d.labelWorker + ": " + (pr.grid_worker || d.labelNone));
+                else lines.push(d.labelGrids + ": " + (pr.grids || 0));
+                return lines.join("<br>");
+              }
+            },
+            visualMap: { show: false, min: 0, max: Math.max.apply(null, data.map(function (x) { return x.value || 1; })),
+                         inRange: { color: ["#dbe7fb", "#1f5fbf"] } },
+            series: [{
+              type: "map", map: mapName, roam: true, nameProperty: "code", data: data, selectedMode: false,
+              label: { show: top.level !== "grid" || data.length < 60, fontSize: 10,
+                       formatter: function (p) { return (p.data && p.data.props && p.data.props.name) || p.name; } },
+              emphasis: { itemStyle: { areaColor: "#f5b642" } },
+              itemStyle: { borderColor: "#fff", borderWidth: top.level === "grid" ? 0.5 : 1 }
+            }].concat(opts.extraSeries ? opts.extraSeries(mapName) : [])
+          }, true);
+          el.dataset.level = top.level;
+          el.dataset.regions = String(data.length);
+          if (opts.onRegion) opts.onRegion(top);
+        });
+    }
+
+    chart.on("click", function (p) {
+      var top = stack[stack.length - 1];
+      var next = NEXT[top.level];
+      if (!next || p.componentSubType !== "map") return;
+      var props = (p.data && p.data.props) || {};
+      stack.push({ level: next, under: p.name, name: props.name || p.name });
+      load();
+    });
+    window.addEventListener("resize", function () { chart.resize(); });
+    load();
+    return { chart: chart, reload: load };
+  }
+
+  window.CityOSGridMap = { create: create };
+  var el = document.getElementById("gridmap");
+  if (el && !el.dataset.manual) create(el);
+})();
