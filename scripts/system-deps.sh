@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs: chromium (driven by Playwright through executable_path;
-# Playwright never downloads a browser here).
+# Playwright never downloads a browser here) and a CJK font.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# a CJK font, so the browser tests and screenshots render Chinese instead of empty boxes
+fc-list 2>/dev/null | grep -qi "wqy\|noto sans cjk" || need+=(fonts-wqy-microhei)
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing Debian packages: ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -43,3 +43,13 @@ def test_token_permissions_come_from_scopes():
     authorize(t, "geo.view")
     with pytest.raises(Forbidden):
         authorize(t, "admin.users")
+
+
+def test_a_city_level_scope_covers_its_districts():
+    from cityos.identity.schemas import division_prefix, within
+
+    assert division_prefix("371300") == "3713" and division_prefix("370000") == "37"
+    assert division_prefix("371310") == "371310" and division_prefix("371302001") == "371302001"
+    assert within("371302001001", "371300") and not within("370102", "371300")
+    d = p(roles=frozenset({"dispatcher"}), region_code="371300")
+    assert region_in_scope(d, "37130200100101") and not region_in_scope(d, "37010200100101")

@@ -28,7 +28,7 @@ from cityos.geo.models import GridShape
 from cityos.geo.schemas import GridHit, ImportProblem, ImportReport, Location
 from cityos.identity import service as identity
 from cityos.identity.permissions import authorize
-from cityos.identity.schemas import Principal, RegionIn, RegionOut
+from cityos.identity.schemas import Principal, RegionIn, RegionOut, division_prefix
 
 CHECK_SECONDS = 5.0
 OVERLAP_TOLERANCE_M2 = 1.0
@@ -450,15 +450,12 @@ def outlines(*, session: Session, level: str, under: str | None = None, crs: str
     if key in idx.outlines:
         return idx.outlines[key]
     n = LEVEL_CODE_LENGTH[level]
-    mask = (
-        np.array([c.startswith(under or "") for c in idx.codes], dtype=bool)
-        if under
-        else np.ones(len(idx.codes), dtype=bool)
-    )
+    prefix = division_prefix(under) if under else ""
+    mask = np.array([c.startswith(prefix) for c in idx.codes], dtype=bool)
     groups: dict[str, list[Any]] = {}
     for code, g in zip(idx.codes[mask], idx.geoms[mask], strict=True):
         groups.setdefault(code[:n], []).append(g)
-    regions = {r.code: r for r in identity.regions(session=session, under=(under or "")[:6] or None)}
+    regions = {r.code: r for r in identity.regions(session=session, under=under)}
     worker_names = {}
     if level == "grid":
         ids = {idx.workers.get(c) for c in groups if idx.workers.get(c)}

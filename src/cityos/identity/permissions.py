@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from cityos.core.errors import Forbidden, Unauthorized
-from cityos.identity.schemas import ROLES, Principal
+from cityos.identity.schemas import ROLES, Principal, within
 
 # Roles whose region scope is the whole city whatever region they are attached to.
 CITYWIDE_ROLES = frozenset({"admin", "data_bureau", "leader"})
@@ -21,8 +21,16 @@ CROSS_DEPARTMENT_ROLES = frozenset({"admin", "data_bureau"})
 ROLE_PERMISSIONS: dict[str, set[str]] = defaultdict(set)
 ROLE_PERMISSIONS.update(
     {
-        "admin": {"admin.regions", "admin.departments", "admin.users", "admin.tokens", "admin.calendar",
-                  "audit.read", "geo.view", "geo.import"},
+        "admin": {
+            "admin.regions",
+            "admin.departments",
+            "admin.users",
+            "admin.tokens",
+            "admin.calendar",
+            "audit.read",
+            "geo.view",
+            "geo.import",
+        },
         "data_bureau": {"admin.departments", "audit.read", "geo.view", "admin.tokens"},
         "data_steward": {"geo.view"},
         "dispatcher": {"geo.view"},
@@ -72,7 +80,7 @@ def region_in_scope(p: Principal, region_code: str | None) -> bool:
         return True
     if not p.region_code:
         return p.kind == "token" or bool(p.roles & CITYWIDE_ROLES)
-    return region_code.startswith(p.region_code)
+    return within(region_code, p.region_code)
 
 
 def department_in_scope(p: Principal, department_id: int | None) -> bool:

@@ -7,11 +7,33 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 ROLES = (
-    "admin", "data_bureau", "data_steward", "dispatcher", "inspector", "grid_worker", "handler",
-    "leader", "citizen",
+    "admin",
+    "data_bureau",
+    "data_steward",
+    "dispatcher",
+    "inspector",
+    "grid_worker",
+    "handler",
+    "leader",
+    "citizen",
 )
 LEVELS = ("city", "district", "street", "community", "grid")
 CODE_LENGTH = {"city": 6, "district": 6, "street": 9, "community": 12, "grid": 14}
+
+
+def division_prefix(code: str) -> str:
+    """The prefix every region inside `code` starts with. GB/T 2260 pads a province (370000) and
+    a prefecture city (371300) with zeros, so their children share 37 / 3713, not the whole code;
+    street, community and grid codes extend their parent's code."""
+    if len(code) == 6:
+        while code.endswith("00") and len(code) > 2:
+            code = code[:-2]
+    return code
+
+
+def within(code: str, scope: str) -> bool:
+    """Is region `code` the region `scope` or inside it?"""
+    return code == scope or code.startswith(division_prefix(scope))
 
 
 class RegionOut(BaseModel):

@@ -22,7 +22,7 @@ from cityos.core.errors import Conflict, Invalid, NotFound, TooManyRequests, Una
 from cityos.identity.models import ApiToken, Department, LoginAttempt, LoginSession, Region, User, UserRole
 from cityos.identity.permissions import authorize
 from cityos.identity.schemas import (
-    CODE_LENGTH, LEVELS, ROLES, DepartmentIn, DepartmentOut, NewToken, Principal, RegionIn, RegionOut,
+    CODE_LENGTH, LEVELS, ROLES, DepartmentIn, division_prefix, DepartmentOut, NewToken, Principal, RegionIn, RegionOut,
     TokenOut, UserIn, UserOut,
 )
 
@@ -109,7 +109,7 @@ def regions(*, session: Session, level: str | None = None, under: str | None = N
     if level:
         q = q.where(Region.level == level)
     if under:
-        q = q.where(Region.code.startswith(under))
+        q = q.where(Region.code.startswith(division_prefix(under)))
     return [RegionOut.model_validate(r) for r in session.scalars(q)]
 
 
@@ -266,7 +266,7 @@ def users(*, session: Session, role: str | None = None, department_id: int | Non
     if department_id is not None:
         q = q.where(User.department_id == department_id)
     if region_prefix:
-        q = q.where(User.region_code.startswith(region_prefix))
+        q = q.where(User.region_code.startswith(division_prefix(region_prefix)))
     rows = session.scalars(q.limit(limit).offset(offset)).all()
     depts = {d.id: d for d in session.scalars(select(Department))}
     return [_user_out(u, depts.get(u.department_id or -1)) for u in rows]

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import login, screenshot
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+
+def _wait_for_level(page, level: str) -> int:  # type: ignore[no-untyped-def]
+    page.locator(f"#gridmap[data-level='{level}']").wait_for()  # no eval: the page's CSP forbids it
+    return int(page.get_attribute("#gridmap", "data-regions"))
+
+
+def _click_region(page, code: str) -> None:  # type: ignore[no-untyped-def]
+    """Click the centre of a region's shape as ECharts drew it."""
+    xy = page.evaluate(
+        """(code) => {
+            const chart = echarts.getInstanceByDom(document.getElementById('gridmap'));
+            const opt = chart.getOption();
+            const map = echarts.getMap(opt.series[0].map);
+            const f = map.geoJSON.features.find(x => x.properties.code === code);
+            let ring = f.geometry.type === 'Polygon' ? f.geometry.coordinates[0] : f.geometry.coordinates[0][0];
+            let sx = 0, sy = 0; ring.forEach(p => { sx += p[0]; sy += p[1]; });
+            const c = [sx / ring.length, sy / ring.length];
+            return chart.convertToPixel({seriesIndex: 0}, c);
+        }""",
+        code,
+    )
+    box = page.locator("#gridmap").bounding_box()
+    page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
+
+
+def test_admin_opens_the_grid_map_and_drills_into_a_district(page, live_city):
+    login(page, live_city, "admin")
+    page.click("text=网格地图")
+    assert _wait_for_level(page, "district") == 3
+    # hover shows the code
+    _click_region(page, "371302")
+    streets = _wait_for_level(page, "street")
+    assert streets >= 2
+    crumbs = page.text_content("[data-testid=crumbs]")
+    assert "临沂市" in crumbs and "兰山区" in crumbs
+    screenshot(page, "grid-map-district")
+    # back up through the breadcrumb
+    page.click("[data-testid=crumbs] a[data-depth='0']")
+    assert _wait_for_level(page, "district") == 3
