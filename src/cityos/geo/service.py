@@ -47,6 +47,59 @@ def area_m2(geom: Any) -> float:
 
 
 # ---------------------------------------------------------------- index
+class _Buckets:
+    """A uniform bucket grid over the polygons' bounds for batch point location: each point's
+    bucket gives its few candidate polygons, tested with `shapely.intersects_xy` on prepared
+    polygons — no Point objects are built, which is most of the cost of an STRtree query."""
+
+    def __init__(self, geoms: np.ndarray) -> None:
+        self.geoms = geoms
+        if len(geoms) == 0:
+            self.nx = self.ny = 0
+            return
+        shapely.prepare(geoms)
+        b = shapely.bounds(geoms)
+        self.minx, self.miny = b[:, 0].min(), b[:, 1].min()
+        self.w = max(float(np.median(b[:, 2] - b[:, 0])), 1e-9)
+        self.h = max(float(np.median(b[:, 3] - b[:, 1])), 1e-9)
+        self.nx = int(np.ceil((b[:, 2].max() - self.minx) / self.w)) + 1
+        self.ny = int(np.ceil((b[:, 3].max() - self.miny) / self.h)) + 1
+        x0 = np.floor((b[:, 0] - self.minx) / self.w).astype(np.int64)
+        x1 = np.floor((b[:, 2] - self.minx) / self.w).astype(np.int64)
+        y0 = np.floor((b[:, 1] - self.miny) / self.h).astype(np.int64)
+        y1 = np.floor((b[:, 3] - self.miny) / self.h).astype(np.int64)
+        spans = (x1 - x0 + 1) * (y1 - y0 + 1)
+        poly = np.repeat(np.arange(len(geoms)), spans)
+        k = np.arange(len(poly)) - np.repeat(np.cumsum(spans) - spans, spans)
+        width = np.repeat(x1 - x0 + 1, spans)
+        cells = (np.repeat(y0, spans) + k // width) * self.nx + np.repeat(x0, spans) + k % width
+        order = np.lexsort((poly, cells))
+        self.items = poly[order]
+        self.start = np.searchsorted(cells[order], np.arange(self.nx * self.ny + 1))
+
+    def locate(self, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
+        """Index of the lowest-numbered polygon containing each point (boundary included), or -1."""
+        n = len(lons)
+        out = np.full(n, -1, dtype=np.int64)
+        if self.nx == 0 or n == 0:
+            return out
+        cx = np.floor((lons - self.minx) / self.w).astype(np.int64)
+        cy = np.floor((lats - self.miny) / self.h).astype(np.int64)
+        inside = (cx >= 0) & (cx < self.nx) & (cy >= 0) & (cy < self.ny)
+        cid = np.where(inside, cy * self.nx + cx, 0)
+        cnt = np.where(inside, self.start[cid + 1] - self.start[cid], 0)
+        pt = np.repeat(np.arange(n), cnt)
+        off = np.arange(len(pt)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        poly = self.items[self.start[cid[pt]] + off]
+        hit = shapely.intersects_xy(self.geoms[poly], lons[pt], lats[pt])
+        pt, poly = pt[hit], poly[hit]
+        # candidates of a bucket are stored in polygon order, so the first hit per point is the lowest
+        first = np.ones(len(pt), dtype=bool)
+        first[1:] = pt[1:] != pt[:-1]
+        out[pt[first]] = poly[first]
+        return out
+
+
 @dataclass
 class _Index:
     fingerprint: tuple[Any, ...]
@@ -56,7 +109,13 @@ class _Index:
     workers: dict[str, int | None]
     names: dict[str, str]
     chains: dict[str, list[RegionOut]]
-    outlines: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    outlines: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    buckets: _Buckets | None = None
+
+    def batch(self) -> _Buckets:
+        if self.buckets is None:
+            self.buckets = _Buckets(self.geoms)
+        return self.buckets
 
 
 _index: _Index | None = None
@@ -137,15 +196,11 @@ def locate_many(*, session: Session, lons: np.ndarray, lats: np.ndarray) -> np.n
 
 
 def locate_points(idx: _Index, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
-    pts = shapely.points(lons, lats)
-    src, dst = idx.tree.query(pts, predicate="intersects")
-    out = np.full(len(pts), None, dtype=object)
-    # several hits for a boundary point: keep the lowest code (tree order follows sorted codes)
-    order = np.lexsort((dst, src))
-    src, dst = src[order], dst[order]
-    first = np.ones(len(src), dtype=bool)
-    first[1:] = src[1:] != src[:-1]
-    out[src[first]] = idx.codes[dst[first]]
+    """Grid codes for arrays of WGS84 points (None outside every grid); boundary → lower code."""
+    found = idx.batch().locate(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
+    out = np.full(len(found), None, dtype=object)
+    ok = found >= 0
+    out[ok] = idx.codes[found[ok]]
     return out
 
 
