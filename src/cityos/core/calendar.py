@@ -327,6 +327,37 @@ def enter_days(
     return len(rows)
 
 
+SCHEDULE_TYPES = {"holiday": False, "假日": False, "休": False, "workday": True, "班": True, "上班": True}
+
+
+def parse_schedule(text: str) -> list[tuple[date, bool, str]]:
+    """CSV text with the header date,type,name (type: holiday|workday, or 休/班). Errors name the row."""
+    import csv
+    import io
+
+    reader = csv.DictReader(io.StringIO(text.strip()))
+    if not {"date", "type"} <= set(reader.fieldnames or []):
+        raise Invalid("The file needs the columns date,type,name", field="header", code="bad_header")
+    rows: list[tuple[date, bool, str]] = []
+    for i, row in enumerate(reader, start=2):
+        try:
+            d = date.fromisoformat((row.get("date") or "").strip())
+        except ValueError:
+            raise Invalid(
+                "Row {row}: the date is not YYYY-MM-DD", field=f"row {i}", code="bad_date", params={"row": i}
+            ) from None
+        kind = (row.get("type") or "").strip().lower()
+        if kind not in SCHEDULE_TYPES:
+            raise Invalid(
+                "Row {row}: type must be holiday or workday",
+                field=f"row {i}",
+                code="bad_type",
+                params={"row": i},
+            )
+        rows.append((d, SCHEDULE_TYPES[kind], (row.get("name") or "").strip()))
+    return rows
+
+
 def year_overview(*, session: Session, year: int) -> tuple[str, list[DayInfo]]:
     """The year's source and every day that is not an ordinary weekday/weekend (holidays,
     make-up working days), for the admin page and `cityos calendar show`."""

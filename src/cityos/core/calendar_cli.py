@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import getpass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -15,7 +14,6 @@ from cityos.core.errors import Invalid
 app = typer.Typer(
     help="Working calendar: statutory holidays, make-up working days, entered years", no_args_is_help=True
 )
-TYPES = {"holiday": False, "假日": False, "休": False, "workday": True, "班": True, "上班": True}
 
 
 def _db():  # type: ignore[no-untyped-def]
@@ -36,40 +34,14 @@ def show(year: int) -> None:
         typer.echo(f"{d.day.isoformat()}\t{kind}\t{d.name}")
 
 
-def read_schedule(path: Path, year: int) -> list[tuple[date, bool, str]]:
-    """CSV with columns date,type,name (type: holiday|workday). Errors name the row."""
-    rows: list[tuple[date, bool, str]] = []
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        reader = csv.DictReader(f)
-        missing = {"date", "type"} - set(reader.fieldnames or [])
-        if missing:
-            raise Invalid("The file needs the columns date,type,name", field="header", code="bad_header")
-        for i, row in enumerate(reader, start=2):
-            try:
-                d = date.fromisoformat((row.get("date") or "").strip())
-            except ValueError:
-                raise Invalid(
-                    "Row {row}: the date is not YYYY-MM-DD",
-                    field=f"row {i}",
-                    code="bad_date",
-                    params={"row": i},
-                ) from None
-            kind = (row.get("type") or "").strip().lower()
-            if kind not in TYPES:
-                raise Invalid(
-                    "Row {row}: type must be holiday or workday",
-                    field=f"row {i}",
-                    code="bad_type",
-                    params={"row": i},
-                )
-            rows.append((d, TYPES[kind], (row.get("name") or "").strip()))
-    return rows
-
-
 @app.command("import")
 def import_year(year: int, file: Path) -> None:
     """Enter a year's published schedule from CSV (date,type,name); replaces that year's entries."""
-    rows = read_schedule(file, year)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        raise Invalid("The file is not readable UTF-8 text", field=str(file), code="bad_file") from None
+    rows = calendar.parse_schedule(text)
     with _db().transaction() as s:
         n = calendar.enter_days(session=s, actor_name=f"user:cli:{getpass.getuser()}", year=year, days=rows)
     typer.echo(f"{year}: {n} days entered")

@@ -22,8 +22,19 @@ from cityos.core.errors import Conflict, Invalid, NotFound, TooManyRequests, Una
 from cityos.identity.models import ApiToken, Department, LoginAttempt, LoginSession, Region, User, UserRole
 from cityos.identity.permissions import authorize
 from cityos.identity.schemas import (
-    CODE_LENGTH, LEVELS, ROLES, DepartmentIn, division_prefix, DepartmentOut, NewToken, Principal, RegionIn, RegionOut,
-    TokenOut, UserIn, UserOut,
+    CODE_LENGTH,
+    LEVELS,
+    ROLES,
+    DepartmentIn,
+    DepartmentOut,
+    NewToken,
+    Principal,
+    RegionIn,
+    RegionOut,
+    TokenOut,
+    UserIn,
+    UserOut,
+    division_prefix,
 )
 
 _hasher = PasswordHasher()
@@ -121,7 +132,12 @@ def city(*, session: Session) -> RegionOut | None:
 # ---------------------------------------------------------------- departments
 def _dept_out(d: Department) -> DepartmentOut:
     return DepartmentOut(
-        id=d.id, code=d.code, name=d.name, kind=d.kind, region_code=d.region_code, active=d.active,
+        id=d.id,
+        code=d.code,
+        name=d.name,
+        kind=d.kind,
+        region_code=d.region_code,
+        active=d.active,
         serves=[r.code for r in d.serves],
     )
 
@@ -138,12 +154,23 @@ def add_department(*, session: Session, actor: Principal, department: Department
         if r is None:
             raise Invalid("Unknown region code", field="serves", code="unknown_region")
         serves.append(r)
-    row = Department(code=department.code, name=department.name, kind=department.kind,
-                     region_code=department.region_code, serves=serves)
+    row = Department(
+        code=department.code,
+        name=department.name,
+        kind=department.kind,
+        region_code=department.region_code,
+        serves=serves,
+    )
     session.add(row)
     session.flush()
-    audit.record(session, actor=actor.actor, action="department.create", subject_type="department",
-                 subject_id=row.code, payload={"name": row.name, "kind": row.kind})
+    audit.record(
+        session,
+        actor=actor.actor,
+        action="department.create",
+        subject_type="department",
+        subject_id=row.code,
+        payload={"name": row.name, "kind": row.kind},
+    )
     return _dept_out(row)
 
 
@@ -155,8 +182,11 @@ def departments(*, session: Session, kind: str | None = None) -> list[Department
 
 
 def get_department(*, session: Session, code: str | None = None, id: int | None = None) -> DepartmentOut:
-    row = session.get(Department, id) if id is not None else session.scalar(
-        select(Department).where(Department.code == code))
+    row = (
+        session.get(Department, id)
+        if id is not None
+        else session.scalar(select(Department).where(Department.code == code))
+    )
     if row is None:
         raise NotFound("Department not found", params={"code": code or id})
     return _dept_out(row)
@@ -165,10 +195,17 @@ def get_department(*, session: Session, code: str | None = None, id: int | None 
 # ---------------------------------------------------------------- users
 def _user_out(u: User, dept: Department | None) -> UserOut:
     return UserOut(
-        id=u.id, username=u.username, display_name=u.display_name, roles=sorted(r.role for r in u.roles),
-        department_id=u.department_id, department_code=dept.code if dept else None,
-        department_name=dept.name if dept else None, region_code=u.region_code, phone=u.phone,
-        active=u.active, created_at=u.created_at,
+        id=u.id,
+        username=u.username,
+        display_name=u.display_name,
+        roles=sorted(r.role for r in u.roles),
+        department_id=u.department_id,
+        department_code=dept.code if dept else None,
+        department_name=dept.name if dept else None,
+        region_code=u.region_code,
+        phone=u.phone,
+        active=u.active,
+        created_at=u.created_at,
     )
 
 
@@ -187,15 +224,30 @@ def add_user(*, session: Session, actor: Principal, user: UserIn) -> UserOut:
     if user.region_code and session.get(Region, user.region_code) is None:
         raise Invalid("Unknown region code", field="region_code", code="unknown_region")
     row = User(
-        username=user.username, display_name=user.display_name, password_hash=_hasher.hash(user.password),
-        department_id=dept.id if dept else None, region_code=user.region_code, phone=user.phone,
-        active=True, created_at=clock.now(), roles=[UserRole(role=r) for r in sorted(set(user.roles))],
+        username=user.username,
+        display_name=user.display_name,
+        password_hash=_hasher.hash(user.password),
+        department_id=dept.id if dept else None,
+        region_code=user.region_code,
+        phone=user.phone,
+        active=True,
+        created_at=clock.now(),
+        roles=[UserRole(role=r) for r in sorted(set(user.roles))],
     )
     session.add(row)
     session.flush()
-    audit.record(session, actor=actor.actor, action="user.create", subject_type="user", subject_id=row.username,
-                 payload={"roles": sorted(set(user.roles)), "department": user.department_code,
-                          "region": user.region_code})
+    audit.record(
+        session,
+        actor=actor.actor,
+        action="user.create",
+        subject_type="user",
+        subject_id=row.username,
+        payload={
+            "roles": sorted(set(user.roles)),
+            "department": user.department_code,
+            "region": user.region_code,
+        },
+    )
     return _user_out(row, dept)
 
 
@@ -216,17 +268,35 @@ def add_users_bulk(*, session: Session, actor: Principal, users: list[UserIn]) -
         if bad:
             raise Invalid("Unknown role", field=f"users[{i}].roles", code="unknown_role", details=bad)
         if u.department_code and u.department_code not in depts:
-            raise Invalid("Unknown department code", field=f"users[{i}].department_code", code="unknown_department")
+            raise Invalid(
+                "Unknown department code", field=f"users[{i}].department_code", code="unknown_department"
+            )
         if u.password not in hashes:
             hashes[u.password] = _hasher.hash(u.password)
         dept = depts.get(u.department_code or "")
-        rows.append(User(username=u.username, display_name=u.display_name, password_hash=hashes[u.password],
-                         department_id=dept.id if dept else None, region_code=u.region_code, phone=u.phone,
-                         active=True, created_at=now, roles=[UserRole(role=r) for r in sorted(set(u.roles))]))
+        rows.append(
+            User(
+                username=u.username,
+                display_name=u.display_name,
+                password_hash=hashes[u.password],
+                department_id=dept.id if dept else None,
+                region_code=u.region_code,
+                phone=u.phone,
+                active=True,
+                created_at=now,
+                roles=[UserRole(role=r) for r in sorted(set(u.roles))],
+            )
+        )
     session.add_all(rows)
     session.flush()
-    audit.record(session, actor=actor.actor, action="user.create_bulk", subject_type="user",
-                 subject_id=len(rows), payload={"usernames": [r.username for r in rows][:2000]})
+    audit.record(
+        session,
+        actor=actor.actor,
+        action="user.create_bulk",
+        subject_type="user",
+        subject_id=len(rows),
+        payload={"usernames": [r.username for r in rows][:2000]},
+    )
     return [_principal(session, r) for r in rows]
 
 
@@ -241,8 +311,14 @@ def set_roles(*, session: Session, actor: Principal, username: str, roles: list[
     before = sorted(r.role for r in row.roles)
     row.roles = [UserRole(role=r) for r in sorted(set(roles))]
     session.flush()
-    audit.record(session, actor=actor.actor, action="user.roles", subject_type="user", subject_id=username,
-                 payload={"before": before, "after": sorted(set(roles))})
+    audit.record(
+        session,
+        actor=actor.actor,
+        action="user.roles",
+        subject_type="user",
+        subject_id=username,
+        payload={"before": before, "after": sorted(set(roles))},
+    )
     return _user_out(row, session.get(Department, row.department_id) if row.department_id else None)
 
 
@@ -254,12 +330,24 @@ def set_active(*, session: Session, actor: Principal, username: str, active: boo
     row.active = active
     if not active:
         session.execute(LoginSession.__table__.delete().where(LoginSession.user_id == row.id))
-    audit.record(session, actor=actor.actor, action="user.activate" if active else "user.deactivate",
-                 subject_type="user", subject_id=username)
+    audit.record(
+        session,
+        actor=actor.actor,
+        action="user.activate" if active else "user.deactivate",
+        subject_type="user",
+        subject_id=username,
+    )
 
 
-def users(*, session: Session, role: str | None = None, department_id: int | None = None,
-          region_prefix: str | None = None, limit: int = 500, offset: int = 0) -> list[UserOut]:
+def users(
+    *,
+    session: Session,
+    role: str | None = None,
+    department_id: int | None = None,
+    region_prefix: str | None = None,
+    limit: int = 500,
+    offset: int = 0,
+) -> list[UserOut]:
     q = select(User).order_by(User.id)
     if role:
         q = q.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == role)))
@@ -273,8 +361,11 @@ def users(*, session: Session, role: str | None = None, department_id: int | Non
 
 
 def get_user(*, session: Session, username: str | None = None, id: int | None = None) -> UserOut:
-    row = session.get(User, id) if id is not None else session.scalar(
-        select(User).where(User.username == username))
+    row = (
+        session.get(User, id)
+        if id is not None
+        else session.scalar(select(User).where(User.username == username))
+    )
     if row is None:
         raise NotFound("User not found")
     return _user_out(row, session.get(Department, row.department_id) if row.department_id else None)
@@ -283,10 +374,17 @@ def get_user(*, session: Session, username: str | None = None, id: int | None = 
 def _principal(session: Session, u: User, csrf: str | None = None) -> Principal:
     dept = session.get(Department, u.department_id) if u.department_id else None
     return Principal(
-        kind="user", id=u.id, username=u.username, display_name=u.display_name,
-        roles=frozenset(r.role for r in u.roles), department_id=u.department_id,
-        department_code=dept.code if dept else None, department_name=dept.name if dept else None,
-        region_code=u.region_code, csrf_token=csrf, locale=u.locale,
+        kind="user",
+        id=u.id,
+        username=u.username,
+        display_name=u.display_name,
+        roles=frozenset(r.role for r in u.roles),
+        department_id=u.department_id,
+        department_code=dept.code if dept else None,
+        department_name=dept.name if dept else None,
+        region_code=u.region_code,
+        csrf_token=csrf,
+        locale=u.locale,
     )
 
 
@@ -302,12 +400,18 @@ def principal_for(*, session: Session, username: str) -> Principal:
 def authenticate(*, session: Session, username: str, password: str, ip: str | None = None) -> Principal:
     now = clock.now()
     name = username.strip().lower()[:60]
-    failures = session.scalar(
-        select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.username == name, LoginAttempt.success.is_(False),
-            LoginAttempt.at > now - FAILURE_WINDOW,
+    failures = (
+        session.scalar(
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(
+                LoginAttempt.username == name,
+                LoginAttempt.success.is_(False),
+                LoginAttempt.at > now - FAILURE_WINDOW,
+            )
         )
-    ) or 0
+        or 0
+    )
     if failures >= MAX_FAILURES:
         raise TooManyRequests("Too many failed logins; try again later", code="rate_limited")
     row = session.scalar(select(User).where(func.lower(User.username) == name))
@@ -319,23 +423,45 @@ def authenticate(*, session: Session, username: str, password: str, ip: str | No
     ok = ok and row is not None and row.active
     session.add(LoginAttempt(username=name, ip=ip, at=now, success=ok))
     if not ok or row is None:
-        audit.record(session, actor=f"user:{name}", action="login.failed", subject_type="user",
-                     subject_id=name, payload={"ip": ip})
+        audit.record(
+            session,
+            actor=f"user:{name}",
+            action="login.failed",
+            subject_type="user",
+            subject_id=name,
+            payload={"ip": ip},
+        )
         raise Unauthorized("Wrong user name or password", code="invalid_credentials")
     if _hasher.check_needs_rehash(row.password_hash or ""):
         row.password_hash = _hasher.hash(password)
-    audit.record(session, actor=f"user:{row.username}", action="login", subject_type="user",
-                 subject_id=row.username, payload={"ip": ip})
+    audit.record(
+        session,
+        actor=f"user:{row.username}",
+        action="login",
+        subject_type="user",
+        subject_id=row.username,
+        payload={"ip": ip},
+    )
     return _principal(session, row)
 
 
-def start_session(*, session: Session, user_id: int, hours: int = 12, ip: str | None = None) -> tuple[str, str]:
+def start_session(
+    *, session: Session, user_id: int, hours: int = 12, ip: str | None = None
+) -> tuple[str, str]:
     """Returns (session token for the cookie, CSRF token). Only the token's hash is stored."""
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(24)
     now = clock.now()
-    session.add(LoginSession(token_hash=_sha(token), user_id=user_id, csrf_token=csrf, created_at=now,
-                             expires_at=now + timedelta(hours=hours), ip=ip))
+    session.add(
+        LoginSession(
+            token_hash=_sha(token),
+            user_id=user_id,
+            csrf_token=csrf,
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+            ip=ip,
+        )
+    )
     session.flush()
     return token, csrf
 
@@ -355,8 +481,13 @@ def end_session(*, session: Session, token: str) -> None:
     if row is not None:
         user = session.get(User, row.user_id)
         session.delete(row)
-        audit.record(session, actor=f"user:{user.username if user else row.user_id}", action="logout",
-                     subject_type="user", subject_id=user.username if user else "")
+        audit.record(
+            session,
+            actor=f"user:{user.username if user else row.user_id}",
+            action="logout",
+            subject_type="user",
+            subject_id=user.username if user else "",
+        )
 
 
 def change_password(*, session: Session, actor: Principal, old: str, new: str) -> None:
@@ -370,18 +501,34 @@ def change_password(*, session: Session, actor: Principal, old: str, new: str) -
     if len(new) < 8:
         raise Invalid("A password needs at least 8 characters", field="new", code="weak_password")
     row.password_hash = _hasher.hash(new)
-    audit.record(session, actor=actor.actor, action="user.password", subject_type="user", subject_id=row.username)
+    audit.record(
+        session, actor=actor.actor, action="user.password", subject_type="user", subject_id=row.username
+    )
 
 
 # ---------------------------------------------------------------- API tokens
 def _token_out(t: ApiToken, dept_code: str | None) -> TokenOut:
-    return TokenOut(id=t.id, client=t.client, prefix=t.prefix, scopes=list(t.scopes), department_code=dept_code,
-                    created_at=t.created_at, expires_at=t.expires_at, revoked_at=t.revoked_at,
-                    last_used_at=t.last_used_at, created_by=t.created_by)
+    return TokenOut(
+        id=t.id,
+        client=t.client,
+        prefix=t.prefix,
+        scopes=list(t.scopes),
+        department_code=dept_code,
+        created_at=t.created_at,
+        expires_at=t.expires_at,
+        revoked_at=t.revoked_at,
+        last_used_at=t.last_used_at,
+        created_by=t.created_by,
+    )
 
 
 def create_token(
-    *, session: Session, actor: Principal, client: str, scopes: list[str], department_code: str | None = None,
+    *,
+    session: Session,
+    actor: Principal,
+    client: str,
+    scopes: list[str],
+    department_code: str | None = None,
     days: int | None = 365,
 ) -> NewToken:
     authorize(actor, "admin.tokens")
@@ -401,20 +548,34 @@ def create_token(
     secret = secrets.token_urlsafe(32)
     token = f"{TOKEN_PREFIX}{prefix}_{secret}"
     now = clock.now()
-    row = ApiToken(client=client.strip(), prefix=prefix, token_hash=_sha(token), scopes=sorted(set(scopes)),
-                   department_id=dept.id if dept else None, created_at=now,
-                   expires_at=now + timedelta(days=days) if days else None, created_by=actor.username, meta={})
+    row = ApiToken(
+        client=client.strip(),
+        prefix=prefix,
+        token_hash=_sha(token),
+        scopes=sorted(set(scopes)),
+        department_id=dept.id if dept else None,
+        created_at=now,
+        expires_at=now + timedelta(days=days) if days else None,
+        created_by=actor.username,
+        meta={},
+    )
     session.add(row)
     session.flush()
-    audit.record(session, actor=actor.actor, action="token.create", subject_type="token", subject_id=prefix,
-                 payload={"client": row.client, "scopes": row.scopes, "department": department_code})
+    audit.record(
+        session,
+        actor=actor.actor,
+        action="token.create",
+        subject_type="token",
+        subject_id=prefix,
+        payload={"client": row.client, "scopes": row.scopes, "department": department_code},
+    )
     return NewToken(token=token, info=_token_out(row, department_code))
 
 
 def verify_token(*, session: Session, token: str, record_use: bool = True) -> Principal | None:
     if not token.startswith(TOKEN_PREFIX) or token.count("_") < 2:
         return None
-    prefix = token[len(TOKEN_PREFIX):].split("_", 1)[0]
+    prefix = token[len(TOKEN_PREFIX) :].split("_", 1)[0]
     row = session.scalar(select(ApiToken).where(ApiToken.prefix == prefix))
     now = clock.now()
     if row is None or not secrets.compare_digest(row.token_hash, _sha(token)):
@@ -424,10 +585,17 @@ def verify_token(*, session: Session, token: str, record_use: bool = True) -> Pr
     if record_use and (row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1)):
         row.last_used_at = now  # coarse, so a busy client does not write on every call
     dept = session.get(Department, row.department_id) if row.department_id else None
-    return Principal(kind="token", id=row.id, username=row.client, display_name=row.client,
-                     scopes=frozenset(row.scopes), department_id=row.department_id,
-                     department_code=dept.code if dept else None, department_name=dept.name if dept else None,
-                     region_code=dept.region_code if dept else None)
+    return Principal(
+        kind="token",
+        id=row.id,
+        username=row.client,
+        display_name=row.client,
+        scopes=frozenset(row.scopes),
+        department_id=row.department_id,
+        department_code=dept.code if dept else None,
+        department_name=dept.name if dept else None,
+        region_code=dept.region_code if dept else None,
+    )
 
 
 def revoke_token(*, session: Session, actor: Principal, prefix: str) -> TokenOut:
@@ -437,22 +605,31 @@ def revoke_token(*, session: Session, actor: Principal, prefix: str) -> TokenOut
         raise NotFound("Token not found")
     if row.revoked_at is None:
         row.revoked_at = clock.now()
-        audit.record(session, actor=actor.actor, action="token.revoke", subject_type="token", subject_id=prefix,
-                     payload={"client": row.client})
+        audit.record(
+            session,
+            actor=actor.actor,
+            action="token.revoke",
+            subject_type="token",
+            subject_id=prefix,
+            payload={"client": row.client},
+        )
     dept = session.get(Department, row.department_id) if row.department_id else None
     return _token_out(row, dept.code if dept else None)
 
 
 def tokens(*, session: Session) -> list[TokenOut]:
     depts = {d.id: d.code for d in session.scalars(select(Department))}
-    return [_token_out(t, depts.get(t.department_id or -1))
-            for t in session.scalars(select(ApiToken).order_by(ApiToken.id.desc()))]
+    return [
+        _token_out(t, depts.get(t.department_id or -1))
+        for t in session.scalars(select(ApiToken).order_by(ApiToken.id.desc()))
+    ]
 
 
 def token_used(*, session: Session, principal: Principal, action: str, subject: str) -> None:
     """Token use is part of the audit trail; modules call this (or record their own richer row)."""
-    audit.record(session, actor=principal.actor, action=f"token.use:{action}", subject_type="token",
-                 subject_id=subject)
+    audit.record(
+        session, actor=principal.actor, action=f"token.use:{action}", subject_type="token", subject_id=subject
+    )
 
 
 def now_utc() -> datetime:
