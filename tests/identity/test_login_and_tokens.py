@@ -44,8 +44,9 @@ def test_login_then_logout_needs_csrf(city, client):
 def test_token_lifecycle(city, db):
     admin = city.as_role("admin")
     with db.transaction() as s:
-        new = service.create_token(session=s, actor=admin, client="12345热线", scopes=["open311"],
-                                   department_code="cgj")
+        new = service.create_token(
+            session=s, actor=admin, client="12345热线", scopes=["open311"], department_code="cgj"
+        )
     with db.transaction() as s:
         p = service.verify_token(session=s, token=new.token)
         assert p and p.kind == "token" and p.scopes == {"open311"} and p.department_code == "cgj"

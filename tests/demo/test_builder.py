@@ -1,0 +1,79 @@
+"""The demo city is deterministic and complete enough to log in as every role."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from cityos.core import audit
+from cityos.core.db import use_db
+from cityos.core.settings import load_settings, use_settings
+from cityos.demo import builder
+from cityos.geo.models import GridShape
+from cityos.identity import service as identity
+from cityos.identity.models import Region, User
+
+
+def _build(tmp_path, name):  # type: ignore[no-untyped-def]
+    use_settings(load_settings({"CITYOS_HOME": str(tmp_path / name)}))
+    try:
+        ctx = builder.build(scale="small", now=datetime(2026, 11, 23, tzinfo=UTC))
+        with ctx.db.reader() as s:
+            summary = {
+                "regions": s.scalar(select(func.count()).select_from(Region)),
+                "grids": s.scalar(select(func.count()).select_from(GridShape)),
+                "users": s.scalar(select(func.count()).select_from(User)),
+                "first_names": [u.display_name for u in s.scalars(select(User).order_by(User.id).limit(5))],
+                "audit_ok": audit.verify(s).ok,
+                "with_worker": s.scalar(
+                    select(func.count()).select_from(GridShape).where(GridShape.grid_worker_id.is_not(None))
+                ),
+            }
+            for role, (username, _d, _r) in builder.ACCOUNTS.items():
+                p = identity.authenticate(session=s, username=username, password=builder.PASSWORDS[role])
+                assert role in p.roles
+        ctx.db.engine.dispose()
+        return summary
+    finally:
+        use_db(None)
+        use_settings(None)
+
+
+def test_small_demo_city_is_deterministic_and_complete(tmp_path):
+    a = _build(tmp_path, "a")
+    b = _build(tmp_path, "b")
+    assert a == b
+    assert a["grids"] == 300 and a["with_worker"] == 300 and a["audit_ok"]
+    assert a["regions"] == 300 + 1 + 3 + 9 + 29
+
+
+def test_accounts_table_lists_every_role(tmp_path, capsys):
+    use_settings(load_settings({"CITYOS_HOME": str(tmp_path / "c")}))
+    try:
+        ctx = builder.build(scale="small")
+        builder.print_accounts(ctx, "http://127.0.0.1:8000/")
+        ctx.db.engine.dispose()
+    finally:
+        use_db(None)
+        use_settings(None)
+    out = capsys.readouterr().out
+    for role, password in builder.PASSWORDS.items():
+        assert role in out and password in out
+    assert "http://127.0.0.1:8000/" in out
+
+
+def test_city_scale_geometry_has_linyis_published_grid_count():
+    from cityos.demo.geometry import generate
+
+    geo = generate("city")
+    assert geo.grid_count == 12_387
+    assert sorted({r.name for r in geo.regions if r.level == "district"}) == sorted(
+        d[1] for d in builder_districts()
+    )
+
+
+def builder_districts():  # type: ignore[no-untyped-def]
+    from cityos.demo.geometry import DISTRICTS
+
+    return DISTRICTS
