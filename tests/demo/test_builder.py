@@ -45,7 +45,9 @@ def test_small_demo_city_is_deterministic_and_complete(tmp_path):
     b = _build(tmp_path, "b")
     assert a == b
     assert a["grids"] == 300 and a["with_worker"] == 300 and a["audit_ok"]
-    assert a["regions"] == 300 + 1 + 3 + 9 + 29
+    from cityos.demo.geometry import generate
+
+    assert a["regions"] == 300 + len(generate("small").regions)  # every region and grid landed
 
 
 def test_accounts_table_lists_every_role(tmp_path, capsys):

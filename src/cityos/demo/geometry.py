@@ -1,9 +1,9 @@
 """The demo city's geography: 临沂市 (371300) with its real districts and counties at their real
-seats, synthetic streets, communities and unit grids that tile each community exactly.
+centres, synthetic streets, communities and unit grids that tile each community exactly.
 
 One square lattice (cell = one unit grid) is laid over the city; the cells nearest the district
-seats are kept (exactly 12,387 at city scale, Linyi's published count; about 300 at small scale,
-the three central districts only), each cell belongs to the nearest seat, and inside a district
+centres are kept (exactly 12,387 at city scale, Linyi's published count; about 300 at small scale,
+the three central districts only), each cell belongs to the nearest centre, and inside a district
 streets and communities are the cells nearest their seeds. Squares that share edges cannot overlap
 or leave gaps. Deterministic for a seed.
 """
@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 
 CITY = ("371300", "临沂市", 118.356, 35.104)
-# (code, name, lon, lat, urban): the seats of Linyi's 3 districts and 9 counties
+# (code, name, lon, lat, urban): approximate geographic centres of Linyi's 3 districts and 9 counties
 DISTRICTS = [
-    ("371302", "兰山区", 118.347, 35.051, True),
-    ("371311", "罗庄区", 118.285, 34.996, True),
-    ("371312", "河东区", 118.402, 35.089, True),
+    ("371302", "兰山区", 118.300, 35.150, True),
+    ("371311", "罗庄区", 118.250, 34.960, True),
+    ("371312", "河东区", 118.470, 35.120, True),
     ("371321", "沂南县", 118.465, 35.550, False),
     ("371322", "郯城县", 118.367, 34.613, False),
     ("371323", "沂水县", 118.628, 35.790, False),
@@ -107,24 +107,24 @@ def generate(scale: str = "small", seed: int = 371300) -> CityGeography:
     lat0 = CITY[3]
     kx = 111_320.0 * np.cos(np.radians(lat0))
     dx, dy = conf["cell_m"] / kx, conf["cell_m"] / M_PER_DEG_LAT
-    seats = np.array([[d[2], d[3]] for d in districts])
-    # lattice over the seats' extent with a margin; cells in lattice units (integers)
+    centres = np.array([[d[2], d[3]] for d in districts])
+    # lattice over the centres' extent with a margin; cells in lattice units (integers)
     margin = 0.45 if scale == "city" else 0.06
-    x0, y0 = seats[:, 0].min() - margin, seats[:, 1].min() - margin
-    nx = int((seats[:, 0].max() + margin - x0) / dx) + 1
-    ny = int((seats[:, 1].max() + margin - y0) / dy) + 1
+    x0, y0 = centres[:, 0].min() - margin, centres[:, 1].min() - margin
+    nx = int((centres[:, 0].max() + margin - x0) / dx) + 1
+    ny = int((centres[:, 1].max() + margin - y0) / dy) + 1
     gx, gy = np.meshgrid(np.arange(nx), np.arange(ny))
     cells = np.column_stack([gx.ravel(), gy.ravel()])
     centers = np.column_stack([x0 + (cells[:, 0] + 0.5) * dx, y0 + (cells[:, 1] + 0.5) * dy])
-    # metric distance to the nearest seat, with a little noise so shapes are not perfect discs
+    # metric distance to the nearest centre, with a little noise so shapes are not perfect discs
     metric = np.column_stack([centers[:, 0] * kx, centers[:, 1] * M_PER_DEG_LAT])
-    seat_m = np.column_stack([seats[:, 0] * kx, seats[:, 1] * M_PER_DEG_LAT])
-    dist = np.sqrt(((metric[:, None, :] - seat_m[None, :, :]) ** 2).sum(axis=2))
+    centre_m = np.column_stack([centres[:, 0] * kx, centres[:, 1] * M_PER_DEG_LAT])
+    dist = np.sqrt(((metric[:, None, :] - centre_m[None, :, :]) ** 2).sum(axis=2))
     weight = np.array([0.55 if d[4] else 1.0 for d in districts])  # urban districts are denser
     score = (dist * weight[None, :]).min(axis=1) * (1 + 0.08 * rng.random(len(cells)))
     keep = np.argsort(score, kind="stable")[: conf["grids"]]
     cells, centers, metric = cells[keep], centers[keep], metric[keep]
-    owner = _nearest(metric, seat_m)
+    owner = _nearest(metric, centre_m)
 
     geo = CityGeography(CITY[0], CITY[1])
     geo.regions.append(RegionRow(CITY[0], CITY[1], "city", None, CITY[2], CITY[3]))
