@@ -78,8 +78,8 @@ def main() -> None:
         f"shapely {shapely.__version__}, geopandas {gpd.__version__}"
     )
     print(
-        f"grids: {len(geoms):,} (index built in {build_s * 1000:.0f} ms); points: {args.points:,} uniform over the "
-        f"city's bounding box, {found.mean():.1%} inside a grid; best of {args.repeat}"
+        f"grids: {len(geoms):,} (index built in {build_s * 1000:.0f} ms); points: {args.points:,} uniform "
+        f"over the city's bounding box, {found.mean():.1%} inside a grid; best of {args.repeat}"
     )
     print(f"cityos  locate_points : {ours_rate:12,.0f} points/s  ({ours_s:.3f} s)")
     print(f"geopandas sjoin       : {gpd_rate:12,.0f} points/s  ({gpd_s:.3f} s)")

@@ -1,7 +1,7 @@
 """Screenshots of the running demo city for the README (Debian chromium through Playwright).
 
-    .venv/bin/cityos demo --no-serve && .venv/bin/cityos serve --port 8000 &
-    .venv/bin/python scripts/screenshot.py [--url http://127.0.0.1:8000] [--out docs/screenshots]
+.venv/bin/cityos demo --no-serve && .venv/bin/cityos serve --port 8000 &
+.venv/bin/python scripts/screenshot.py [--url http://127.0.0.1:8000] [--out docs/screenshots]
 """
 
 from __future__ import annotations
@@ -11,8 +11,14 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def main() -> None:

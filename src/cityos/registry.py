@@ -19,7 +19,7 @@ import importlib
 import importlib.util
 from types import ModuleType
 
-MODULES: list[str] = ["identity", "geo", "cases", "catalog"]
+MODULES: list[str] = ["identity", "geo"]
 
 
 def part(module: str, name: str) -> ModuleType | None:

@@ -20,7 +20,8 @@ def _click_region(page, code: str) -> None:  # type: ignore[no-untyped-def]
             const opt = chart.getOption();
             const map = echarts.getMap(opt.series[0].map);
             const f = map.geoJSON.features.find(x => x.properties.code === code);
-            let ring = f.geometry.type === 'Polygon' ? f.geometry.coordinates[0] : f.geometry.coordinates[0][0];
+            const g = f.geometry;
+            let ring = g.type === 'Polygon' ? g.coordinates[0] : g.coordinates[0][0];
             let sx = 0, sy = 0; ring.forEach(p => { sx += p[0]; sy += p[1]; });
             const c = [sx / ring.length, sy / ring.length];
             return chart.convertToPixel({seriesIndex: 0}, c);

@@ -45,7 +45,7 @@ _warned_years: set[int] = set()
 
 
 def parse_work_hours(spec: str) -> tuple[tuple[time, time], ...]:
-    periods = []
+    periods: list[tuple[time, time]] = []
     for part in spec.split(","):
         try:
             a, b = part.strip().split("-")

@@ -9,18 +9,23 @@ from pathlib import Path
 import typer
 
 from cityos.core import calendar
+from cityos.core.db import Database, get_db
 from cityos.core.errors import Invalid
+from cityos.core.migrate import upgrade
+from cityos.core.settings import get_settings
 
 app = typer.Typer(
     help="Working calendar: statutory holidays, make-up working days, entered years", no_args_is_help=True
 )
 
 
-def _db():  # type: ignore[no-untyped-def]
-    from cityos.cli import database, ensure_schema
-
-    ensure_schema()
-    return database()
+def _db() -> Database:
+    """The database with its schema up to date (core only: no feature module is imported here)."""
+    settings = get_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    db = get_db()
+    upgrade(db.engine)
+    return db
 
 
 @app.command("show")

@@ -195,7 +195,7 @@ def build(
                         ),
                     )
                 )
-            # more staff so queues and evaluations have people: an inspector and a handler department per district
+            # more staff so queues and evaluations have people: an inspector and a handler per district
             for dcode in districts:
                 dept = next(
                     (
@@ -270,7 +270,7 @@ def build(
             for (role, _u), p in zip(people, created, strict=True):
                 ctx.users.setdefault(role, []).append(p)
                 ctx.passwords[p.username] = PASSWORDS[role]
-            by_grid = {p.region_code: p.id for p in ctx.users["grid_worker"] if p.region_code}
+            by_grid = {p.region_code: p.id for p in ctx.users["grid_worker"] if p.region_code and p.id}
             geo.assign_grid_workers(session=s, actor=system, workers=by_grid)
         progress.advance(t, len(ACCOUNTS) + 1)
 

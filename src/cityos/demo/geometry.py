@@ -36,7 +36,81 @@ SCALES = {
     "small": {"grids": 300, "cell_m": 420.0, "districts": 3},
     "city": {"grids": 12_387, "cell_m": 1150.0, "districts": 12},
 }
-PLACE = ["金雀", "银雀", "兰山", "柳青", "枣园", "半程", "白沙", "李官", "方城", "汪沟", "朱保", "义堂", "枣沟", "芝麻", "九曲", "相公", "汤头", "太平", "梅埠", "凤凰", "沂河", "蒙山", "涑河", "祊河", "北园", "南坊", "东城", "西关", "新华", "解放", "通达", "沂州", "书院", "琅琊", "启阳", "临西", "银河", "工业", "盛庄", "傅庄", "册山", "褚墩", "黄山", "高都", "湖头", "岸堤", "孙祖", "双堠", "青驼", "界湖", "砖埠", "马牧", "许家", "苏村", "大庄", "辛集", "铜井", "依汶", "蒲汪", "葛沟", "杨家", "诸葛", "院东", "圣良", "泉庄", "沙沟", "富官", "黄山铺", "卞庄", "向城", "磨山", "长城", "新兴"]
+PLACE = [
+    "金雀",
+    "银雀",
+    "兰山",
+    "柳青",
+    "枣园",
+    "半程",
+    "白沙",
+    "李官",
+    "方城",
+    "汪沟",
+    "朱保",
+    "义堂",
+    "枣沟",
+    "芝麻",
+    "九曲",
+    "相公",
+    "汤头",
+    "太平",
+    "梅埠",
+    "凤凰",
+    "沂河",
+    "蒙山",
+    "涑河",
+    "祊河",
+    "北园",
+    "南坊",
+    "东城",
+    "西关",
+    "新华",
+    "解放",
+    "通达",
+    "沂州",
+    "书院",
+    "琅琊",
+    "启阳",
+    "临西",
+    "银河",
+    "工业",
+    "盛庄",
+    "傅庄",
+    "册山",
+    "褚墩",
+    "黄山",
+    "高都",
+    "湖头",
+    "岸堤",
+    "孙祖",
+    "双堠",
+    "青驼",
+    "界湖",
+    "砖埠",
+    "马牧",
+    "许家",
+    "苏村",
+    "大庄",
+    "辛集",
+    "铜井",
+    "依汶",
+    "蒲汪",
+    "葛沟",
+    "杨家",
+    "诸葛",
+    "院东",
+    "圣良",
+    "泉庄",
+    "沙沟",
+    "富官",
+    "黄山铺",
+    "卞庄",
+    "向城",
+    "磨山",
+    "长城",
+    "新兴",
+]
 M_PER_DEG_LAT = 110_574.0
 
 
@@ -68,7 +142,7 @@ def _nearest(points: np.ndarray, seeds: np.ndarray) -> np.ndarray:
 
 
 def _groups(cells: np.ndarray, n_groups: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """Split cells into n contiguous-ish groups: nearest of n seeds picked among the cells (k-means, 4 rounds)."""
+    """Split cells into n compact groups: nearest of n seeds picked among the cells (4 k-means rounds)."""
     n_groups = max(1, min(n_groups, len(cells)))
     seeds = cells[rng.choice(len(cells), size=n_groups, replace=False)].astype(float)
     for _ in range(4):
@@ -103,7 +177,7 @@ def generate(scale: str = "small", seed: int = 371300) -> CityGeography:
     conf = SCALES[scale]
     rng = np.random.default_rng(seed)
     pyrng = random.Random(seed)
-    districts = DISTRICTS[: conf["districts"]]
+    districts = DISTRICTS[: int(conf["districts"])]
     lat0 = CITY[3]
     kx = 111_320.0 * np.cos(np.radians(lat0))
     dx, dy = conf["cell_m"] / kx, conf["cell_m"] / M_PER_DEG_LAT

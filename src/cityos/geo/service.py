@@ -8,6 +8,7 @@ grid import by another process is noticed within seconds.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ import numpy as np
 import shapely
 from shapely.geometry import mapping, shape
 from shapely.validation import explain_validity
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from cityos.core import audit
@@ -411,7 +412,7 @@ def import_grids(
             "grid_worker_id": workers.get(worker) if worker else None,
         }
         if code in existing:
-            session.execute(GridShape.__table__.update().where(GridShape.code == code).values(**row))
+            session.execute(update(GridShape).where(GridShape.code == code).values(**row))
             identity.rename_region(session=session, code=code, name=name)
         else:
             new_regions.append(
@@ -427,7 +428,7 @@ def import_grids(
             rows.append(row)
     identity.add_regions_bulk(session=session, regions=new_regions)
     if rows:
-        session.execute(GridShape.__table__.insert(), _jsonable(rows))
+        session.execute(insert(GridShape), _jsonable(rows))
     session.flush()
     report.imported = len(parsed)
     audit.record(
@@ -481,7 +482,7 @@ def assign_grid_workers(*, session: Session, actor: Principal, workers: dict[str
     if missing:
         raise NotFound("Grid not found", params={"code": missing[0]})
     for code, uid in workers.items():
-        session.execute(GridShape.__table__.update().where(GridShape.code == code).values(grid_worker_id=uid))
+        session.execute(update(GridShape).where(GridShape.code == code).values(grid_worker_id=uid))
     audit.record(
         session,
         actor=actor.actor,
@@ -515,10 +516,8 @@ def outlines(*, session: Session, level: str, under: str | None = None, crs: str
     if level == "grid":
         ids = {idx.workers.get(c) for c in groups if idx.workers.get(c)}
         for uid in ids:
-            try:
+            with contextlib.suppress(NotFound):  # a deleted user simply shows no name
                 worker_names[uid] = identity.get_user(session=session, id=uid).display_name
-            except NotFound:
-                pass
     feats = []
     for code, gs in sorted(groups.items()):
         geom = gs[0] if len(gs) == 1 else shapely.union_all(gs)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from cityos.core import audit, clock
@@ -80,7 +80,7 @@ def add_region(*, session: Session, actor: Principal, region: RegionIn) -> Regio
 def add_regions_bulk(*, session: Session, regions: list[RegionIn]) -> int:
     """Trusted bulk insert for importers and the demo generator (validated by callers' schemas)."""
     if regions:
-        session.execute(Region.__table__.insert(), [r.model_dump() for r in regions])
+        session.execute(insert(Region), [r.model_dump() for r in regions])
     return len(regions)
 
 
@@ -329,7 +329,7 @@ def set_active(*, session: Session, actor: Principal, username: str, active: boo
         raise NotFound("User not found")
     row.active = active
     if not active:
-        session.execute(LoginSession.__table__.delete().where(LoginSession.user_id == row.id))
+        session.execute(delete(LoginSession).where(LoginSession.user_id == row.id))
     audit.record(
         session,
         actor=actor.actor,

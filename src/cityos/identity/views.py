@@ -234,8 +234,9 @@ def add_user(
     session: Session = Depends(get_session),
     p: Principal = Depends(RequirePage("admin.users")),
 ) -> Response:
+    err: str | None = None
     try:
-        user = UserIn(
+        user: UserIn | None = UserIn(
             username=username.strip(),
             display_name=display_name.strip(),
             password=password,
@@ -247,7 +248,8 @@ def add_user(
         user, err = (
             None,
             i18n.gettext(
-                "User name (letters, digits), name, a password of at least 8 characters and a role are required"
+                "User name (letters, digits), name, a password of at least 8 characters "
+                "and a role are required"
             ),
         )
     if user is not None:
