@@ -4,7 +4,6 @@ A module `cityos.<name>` may have (all optional; the app, CLI, worker, migration
 generator discover them here, so adding a module is one line in MODULES):
     models.py    its tables (imported so migrations and metadata see them)
     api.py       `router`: JSON routes
-    data_api.py  `router`: more JSON routes, for a module whose API is built in two parts
     views.py     `router`: HTML pages;  `NAV`: list[NavItem] for the base layout
     public.py    `router`: routes mounted without the authenticated prefix (portals, Open311...)
     commands.py  `app`: a Typer sub-command group named `NAME` (`cityos NAME ...`)
