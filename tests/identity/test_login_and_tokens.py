@@ -56,6 +56,33 @@ def test_token_lifecycle(city, db):
         assert service.verify_token(session=s, token=new.token) is None
 
 
+def test_token_use_is_audited_at_most_once_a_minute(city, db):
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from cityos.core import clock
+    from cityos.core.audit import AuditRecord
+
+    with db.transaction() as s:
+        new = service.create_token(session=s, actor=city.as_role("admin"), client="sys", scopes=["geo"])
+
+    def uses() -> int:
+        with db.reader() as s:
+            return s.scalar(
+                select(func.count()).select_from(AuditRecord).where(AuditRecord.action == "token.use")
+            )
+
+    for _ in range(3):
+        with db.transaction() as s:
+            service.verify_token(session=s, token=new.token)
+    assert uses() == 1
+    clock.set_now(clock.now() + timedelta(minutes=2))
+    with db.transaction() as s:
+        service.verify_token(session=s, token=new.token)
+    assert uses() == 2
+
+
 def test_only_admins_mint_tokens(city, db):
     with pytest.raises(Forbidden), db.transaction() as s:
         service.create_token(session=s, actor=city.as_role("dispatcher"), client="x", scopes=["geo"])

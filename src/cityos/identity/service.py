@@ -583,7 +583,17 @@ def verify_token(*, session: Session, token: str, record_use: bool = True) -> Pr
     if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
         return None
     if record_use and (row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1)):
-        row.last_used_at = now  # coarse, so a busy client does not write on every call
+        # Coarse on purpose: a busy client writes (and joins the audit chain) once a minute, not on
+        # every call; modules audit their own data calls in full.
+        row.last_used_at = now
+        audit.record(
+            session,
+            actor=f"token:{row.client}",
+            action="token.use",
+            subject_type="token",
+            subject_id=row.prefix,
+            payload={"scopes": list(row.scopes)},
+        )
     dept = session.get(Department, row.department_id) if row.department_id else None
     return Principal(
         kind="token",
