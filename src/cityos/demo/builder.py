@@ -23,7 +23,7 @@ from cityos.demo.context import DemoContext
 from cityos.demo.geometry import generate
 from cityos.geo import service as geo
 from cityos.identity import service as identity
-from cityos.identity.schemas import DepartmentIn, Principal, RegionIn, UserIn
+from cityos.identity.schemas import ROLES, DepartmentIn, Principal, RegionIn, UserIn
 
 SEED = 371300
 # (code, name, kind) — city-level bodies with their real-world names
@@ -50,20 +50,7 @@ DEPARTMENTS = [
     ("rx12345", "临沂市12345政务服务便民热线", "hotline"),
     ("zwfw", "临沂市行政审批服务局", "bureau"),
 ]
-PASSWORDS = {
-    role: f"demo-{role.replace('_', '-')}-2026"
-    for role in (
-        "admin",
-        "data_bureau",
-        "data_steward",
-        "dispatcher",
-        "inspector",
-        "grid_worker",
-        "handler",
-        "leader",
-        "citizen",
-    )
-}
+PASSWORDS = {role: f"demo-{role.replace('_', '-')}-2026" for role in ROLES}
 ACCOUNTS = {  # the printed account per role: username, department, region ("" = city)
     "admin": ("admin", "dsjj", ""),
     "data_bureau": ("databureau", "dsjj", ""),

@@ -209,31 +209,58 @@ def _user_out(u: User, dept: Department | None) -> UserOut:
     )
 
 
-def add_user(*, session: Session, actor: Principal, user: UserIn) -> UserOut:
-    authorize(actor, "admin.users")
-    bad = [r for r in user.roles if r not in ROLES]
+def _new_user(
+    session: Session,
+    u: UserIn,
+    *,
+    where: str,
+    taken: set[str],
+    depts: dict[str, Department],
+    regions: set[str] | None,
+    hashes: dict[str, str],
+) -> User:
+    """Validate one user and build its row (add_user and add_users_bulk share this)."""
+    bad = [r for r in u.roles if r not in ROLES]
     if bad:
-        raise Invalid("Unknown role", field="roles", code="unknown_role", details=bad)
-    if session.scalar(select(User).where(func.lower(User.username) == user.username.lower())):
-        raise Conflict("User name already taken", field="username", code="duplicate_username")
-    dept = None
-    if user.department_code:
-        dept = session.scalar(select(Department).where(Department.code == user.department_code))
-        if dept is None:
-            raise Invalid("Unknown department code", field="department_code", code="unknown_department")
-    if user.region_code and session.get(Region, user.region_code) is None:
-        raise Invalid("Unknown region code", field="region_code", code="unknown_region")
-    row = User(
-        username=user.username,
-        display_name=user.display_name,
-        password_hash=_hasher.hash(user.password),
+        raise Invalid("Unknown role", field=f"{where}roles", code="unknown_role", details=bad)
+    if u.username.lower() in taken:
+        raise Conflict("User name already taken", field=f"{where}username", code="duplicate_username")
+    taken.add(u.username.lower())
+    if u.department_code and u.department_code not in depts:
+        raise Invalid("Unknown department code", field=f"{where}department_code", code="unknown_department")
+    if u.region_code and not (
+        u.region_code in regions if regions is not None else session.get(Region, u.region_code)
+    ):
+        raise Invalid("Unknown region code", field=f"{where}region_code", code="unknown_region")
+    if u.password not in hashes:
+        hashes[u.password] = _hasher.hash(u.password)
+    dept = depts.get(u.department_code or "")
+    return User(
+        username=u.username,
+        display_name=u.display_name,
+        password_hash=hashes[u.password],
         department_id=dept.id if dept else None,
-        region_code=user.region_code,
-        phone=user.phone,
+        region_code=u.region_code,
+        phone=u.phone,
         active=True,
         created_at=clock.now(),
-        roles=[UserRole(role=r) for r in sorted(set(user.roles))],
+        roles=[UserRole(role=r) for r in sorted(set(u.roles))],
     )
+
+
+def add_user(*, session: Session, actor: Principal, user: UserIn) -> UserOut:
+    authorize(actor, "admin.users")
+    taken = {
+        n.lower()
+        for n in session.scalars(
+            select(User.username).where(func.lower(User.username) == user.username.lower())
+        )
+    }
+    depts = {
+        d.code: d for d in session.scalars(select(Department).where(Department.code == user.department_code))
+    }
+    row = _new_user(session, user, where="", taken=taken, depts=depts, regions=None, hashes={})
+    dept = depts.get(user.department_code or "")
     session.add(row)
     session.flush()
     audit.record(
@@ -257,36 +284,12 @@ def add_users_bulk(*, session: Session, actor: Principal, users: list[UserIn]) -
     authorize(actor, "admin.users")
     depts = {d.code: d for d in session.scalars(select(Department))}
     taken = {u.lower() for u in session.scalars(select(User.username))}
+    regions = set(session.scalars(select(Region.code)))
     hashes: dict[str, str] = {}
-    now = clock.now()
-    rows = []
-    for i, u in enumerate(users, start=1):
-        if u.username.lower() in taken:
-            raise Conflict("User name already taken", field=f"users[{i}].username", code="duplicate_username")
-        taken.add(u.username.lower())
-        bad = [r for r in u.roles if r not in ROLES]
-        if bad:
-            raise Invalid("Unknown role", field=f"users[{i}].roles", code="unknown_role", details=bad)
-        if u.department_code and u.department_code not in depts:
-            raise Invalid(
-                "Unknown department code", field=f"users[{i}].department_code", code="unknown_department"
-            )
-        if u.password not in hashes:
-            hashes[u.password] = _hasher.hash(u.password)
-        dept = depts.get(u.department_code or "")
-        rows.append(
-            User(
-                username=u.username,
-                display_name=u.display_name,
-                password_hash=hashes[u.password],
-                department_id=dept.id if dept else None,
-                region_code=u.region_code,
-                phone=u.phone,
-                active=True,
-                created_at=now,
-                roles=[UserRole(role=r) for r in sorted(set(u.roles))],
-            )
-        )
+    rows = [
+        _new_user(session, u, where=f"users[{i}].", taken=taken, depts=depts, regions=regions, hashes=hashes)
+        for i, u in enumerate(users, start=1)
+    ]
     session.add_all(rows)
     session.flush()
     audit.record(
