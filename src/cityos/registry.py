@@ -18,7 +18,7 @@ import importlib
 import importlib.util
 from types import ModuleType
 
-MODULES: list[str] = ["identity", "geo"]
+MODULES: list[str] = ["identity", "geo", "cases"]
 
 
 def part(module: str, name: str) -> ModuleType | None:

@@ -1,0 +1,82 @@
+"""The closed loop as one declarative table: states, the transitions between them, who may take
+each, and whether a reason is required. The service, the pages' buttons and the docs read it.
+
+    reported ──file──▶ filed ──dispatch──▶ dispatched ──accept──▶ handling ──report_back──▶ handled
+       │                 ▲  ▲                  │                     │  ▲                     │
+     reject              │  └──return─(wrong department)─────────────┘  └──rework (failed)──────┤
+       ▼                 │                                                                      verify
+    rejected          reopen ◀──────────────────────────────────────────────────────── closed ◀─┘
+    filed/dispatched/handling ──suspend──▶ suspended ──resume──▶ (back where it was)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STATES = ("reported", "filed", "rejected", "dispatched", "handling", "handled", "closed", "suspended")
+OPEN_STATES = ("reported", "filed", "dispatched", "handling", "handled", "suspended")
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    sources: tuple[str, ...]
+    target: str | None  # None: decided by the service (resume returns to where it was)
+    roles: frozenset[str]
+    reason_required: bool = False
+    label: str = ""  # English msgid for the button
+
+
+def _t(
+    action: str,
+    sources: tuple[str, ...],
+    target: str | None,
+    roles: set[str],
+    reason: bool = False,
+    label: str = "",
+) -> Transition:
+    return Transition(action, sources, target, frozenset(roles), reason, label or action)
+
+
+DISPATCH = {"dispatcher", "admin"}
+TRANSITIONS: dict[str, Transition] = {
+    t.action: t
+    for t in [
+        _t("file", ("reported",), "filed", DISPATCH, label="File"),
+        _t("reject", ("reported",), "rejected", DISPATCH, reason=True, label="Reject"),
+        _t("dispatch", ("filed",), "dispatched", DISPATCH, label="Dispatch"),
+        _t("accept", ("dispatched",), "handling", {"handler"}, label="Accept"),
+        _t(
+            "return",
+            ("dispatched", "handling"),
+            "filed",
+            {"handler"},
+            reason=True,
+            label="Return (wrong department)",
+        ),
+        _t("report_back", ("handling",), "handled", {"handler"}, reason=True, label="Report back"),
+        _t("verify", ("handled",), "closed", {"inspector", "grid_worker"}, label="Verified: close"),
+        _t("rework", ("handled",), "handling", {"inspector", "grid_worker"}, reason=True, label="Rework"),
+        _t("extend", ("handling",), "handling", DISPATCH, reason=True, label="Grant extension"),
+        _t(
+            "suspend",
+            ("filed", "dispatched", "handling"),
+            "suspended",
+            DISPATCH,
+            reason=True,
+            label="Suspend",
+        ),
+        _t("resume", ("suspended",), None, DISPATCH, label="Resume"),
+        _t("reopen", ("closed", "rejected"), "filed", DISPATCH, reason=True, label="Reopen"),
+    ]
+}
+
+
+def allowed(action: str, state: str, roles: frozenset[str]) -> bool:
+    t = TRANSITIONS.get(action)
+    return t is not None and state in t.sources and bool(t.roles & roles)
+
+
+def actions_for(state: str, roles: frozenset[str]) -> list[Transition]:
+    """The transitions a viewer with these roles may take from this state (the case page's buttons)."""
+    return [t for t in TRANSITIONS.values() if state in t.sources and t.roles & roles]

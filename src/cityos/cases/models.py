@@ -1,0 +1,82 @@
+"""The cases module's private tables: categories (the taxonomy), cases, their timeline, dispatch rules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cityos.core.db import Base, JSONType, UTCDateTime
+
+
+class CaseCategory(Base):
+    __tablename__ = "case_categories"
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)  # C0101 / E0405
+    case_class: Mapped[str] = mapped_column(String(10), nullable=False)  # component | event
+    major_name: Mapped[str] = mapped_column(String(40), nullable=False)
+    name: Mapped[str] = mapped_column(String(60), nullable=False)
+    filing_condition: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    closing_condition: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    file_hours: Mapped[float] = mapped_column(Float, nullable=False, default=1.0)
+    dispatch_hours: Mapped[float] = mapped_column(Float, nullable=False, default=1.0)
+    handle_hours_urgent: Mapped[float] = mapped_column(Float, nullable=False)
+    handle_hours_normal: Mapped[float] = mapped_column(Float, nullable=False)
+    verify_hours: Mapped[float] = mapped_column(Float, nullable=False, default=4.0)
+    department_code: Mapped[str] = mapped_column(String(40), nullable=False)
+    duplicate_radius_m: Mapped[float] = mapped_column(Float, nullable=False, default=50.0)
+    duplicate_window_h: Mapped[float] = mapped_column(Float, nullable=False, default=72.0)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), nullable=False, unique=True)
+    category_code: Mapped[str] = mapped_column(ForeignKey("case_categories.code"), nullable=False, index=True)
+    channel: Mapped[str] = mapped_column(String(20), nullable=False)
+    state: Mapped[str] = mapped_column(String(20), nullable=False)
+    urgency: Mapped[str] = mapped_column(String(10), nullable=False, default="normal")
+    description: Mapped[str] = mapped_column(Text, nullable=False)
+    address: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    grid_code: Mapped[str | None] = mapped_column(String(14), nullable=True, index=True)
+    region_code: Mapped[str] = mapped_column(String(14), nullable=False, index=True)  # finest known region
+    department_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)  # handling dept
+    reporter_user_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    reporter_name: Mapped[str] = mapped_column(String(60), nullable=False, default="")
+    reporter_phone: Mapped[str] = mapped_column(String(20), nullable=False, default="")
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    stage_started_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    stage_hours: Mapped[float | None] = mapped_column(Float, nullable=True)  # the stage's limit
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    closed_on_time: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    escalation_level: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    rework_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    return_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    suspended_from: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    review_on: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  (SQLAlchemy's optimistic concurrency)
+    __table_args__ = (Index("ix_cases_state_deadline", "state", "deadline"),)
+
+
+class CaseEvent(Base):
+    """The case's timeline: every transition, who, when, why."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    actor: Mapped[str] = mapped_column(String(120), nullable=False)
+    action: Mapped[str] = mapped_column(String(30), nullable=False)
+    from_state: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    to_state: Mapped[str] = mapped_column(String(20), nullable=False)
+    note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)

@@ -1,0 +1,79 @@
+"""DTOs that leave the cases module."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CHANNELS = ("citizen", "hotline", "grid_worker", "inspector", "api", "sensor", "camera")
+URGENCIES = ("normal", "urgent")
+
+
+class CategoryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    code: str
+    case_class: str
+    major_name: str
+    name: str
+    handle_hours_urgent: float
+    handle_hours_normal: float
+    department_code: str
+    duplicate_radius_m: float
+    duplicate_window_h: float
+
+
+class ReportIn(BaseModel):
+    """A report from any channel. Coordinates (with their crs) or, for an operator who placed it by
+    address, a region code and the address text."""
+
+    category_code: str = Field(min_length=5, max_length=8)
+    description: str = Field(min_length=1, max_length=2000)
+    channel: str = "citizen"
+    urgency: str = "normal"
+    lon: float | None = None
+    lat: float | None = None
+    crs: str = "wgs84"
+    address: str = Field("", max_length=200)
+    region_code: str | None = None
+    reporter_name: str = Field("", max_length=60)
+    reporter_phone: str = Field("", max_length=20)
+
+
+class TimelineEntry(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    at: datetime
+    actor: str
+    action: str
+    from_state: str | None
+    to_state: str
+    note: str
+    data: dict[str, Any]
+
+
+class CaseOut(BaseModel):
+    id: int
+    number: str
+    category_code: str
+    category_name: str
+    channel: str
+    state: str
+    urgency: str
+    description: str
+    address: str
+    lon: float | None
+    lat: float | None
+    grid_code: str | None
+    region_code: str
+    department_id: int | None
+    reported_at: datetime
+    stage_started_at: datetime
+    deadline: datetime | None
+    closed_at: datetime | None
+    closed_on_time: bool | None
+    escalation_level: int
+    rework_count: int
+    return_count: int
+    version: int
+    light: str | None = None  # green | yellow | red (open cases with a deadline)

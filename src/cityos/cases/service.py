@@ -1,0 +1,374 @@
+"""一网统管 use cases: the taxonomy, reporting, and every transition of the closed loop.
+
+Each transition is checked against the table in flows.py (state, role, reason), against the
+actor's region and department scope, and against the version the caller saw (optimistic
+concurrency: two people acting on the same case at once — the second gets Conflict/409, never a
+silent lost update). It then sets the next stage's deadline on the working calendar, appends the
+timeline entry and the audit record, and publishes a domain event — in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from cityos.cases import flows, taxonomy
+from cityos.cases import permissions as _permissions  # noqa: F401  (grants cases.* to roles)
+from cityos.cases.models import Case, CaseCategory, CaseEvent
+from cityos.cases.schemas import CHANNELS, URGENCIES, CaseOut, CategoryOut, ReportIn, TimelineEntry
+from cityos.core import audit, calendar, clock, events
+from cityos.core.errors import Conflict, Forbidden, Invalid, NotFound
+from cityos.geo import service as geo
+from cityos.identity import service as identity
+from cityos.identity.permissions import authorize, department_in_scope, region_in_scope
+from cityos.identity.schemas import Principal
+
+YELLOW_AT = 0.8  # share of the stage's time used at which a case turns yellow
+
+
+# ---------------------------------------------------------------- taxonomy
+def load_default_taxonomy(*, session: Session, actor: Principal) -> int:
+    """Seed the default taxonomy (CJ/T 214 practice) into an empty city."""
+    authorize(actor, "cases.taxonomy")
+    existing = set(session.scalars(select(CaseCategory.code)))
+    rows = [
+        {
+            "code": m.code,
+            "case_class": taxonomy.case_class(m.code),
+            "major_name": taxonomy.major_name(m.code),
+            "name": m.name,
+            "filing_condition": f"{m.name}:位置明确、问题属实、属于处置范围",
+            "closing_condition": f"{m.name}:问题已处置、现场核查通过",
+            "file_hours": 1.0,
+            "dispatch_hours": 1.0,
+            "handle_hours_urgent": m.urgent_h,
+            "handle_hours_normal": m.normal_h,
+            "verify_hours": 4.0,
+            "department_code": m.department,
+            "duplicate_radius_m": m.radius_m,
+            "duplicate_window_h": m.window_h,
+            "active": True,
+        }
+        for m in taxonomy.DEFAULT
+        if m.code not in existing
+    ]
+    if rows:
+        session.execute(insert(CaseCategory), rows)
+        audit.record(
+            session,
+            actor=actor.actor,
+            action="cases.taxonomy.load",
+            subject_type="taxonomy",
+            subject_id=len(rows),
+            payload={"codes": [r["code"] for r in rows]},
+        )
+    return len(rows)
+
+
+def categories(*, session: Session, active_only: bool = True) -> list[CategoryOut]:
+    q = select(CaseCategory).order_by(CaseCategory.code)
+    if active_only:
+        q = q.where(CaseCategory.active.is_(True))
+    return [CategoryOut.model_validate(c) for c in session.scalars(q)]
+
+
+def _category(session: Session, code: str) -> CaseCategory:
+    c = session.get(CaseCategory, code)
+    if c is None or not c.active:
+        raise Invalid(
+            "Unknown case category", field="category_code", code="unknown_category", params={"code": code}
+        )
+    return c
+
+
+# ---------------------------------------------------------------- reading
+def _light(case: Case, now: datetime, session: Session) -> str | None:
+    if case.state not in flows.OPEN_STATES or case.deadline is None or not case.stage_hours:
+        return None
+    used = calendar.get_calendar(session).working_hours_between(case.stage_started_at, now) / case.stage_hours
+    return "green" if used <= YELLOW_AT else ("yellow" if used <= 1.0 else "red")
+
+
+def _out(session: Session, case: Case) -> CaseOut:
+    cat = session.get(CaseCategory, case.category_code)
+    return CaseOut(
+        id=case.id,
+        number=case.number,
+        category_code=case.category_code,
+        category_name=cat.name if cat else "",
+        channel=case.channel,
+        state=case.state,
+        urgency=case.urgency,
+        description=case.description,
+        address=case.address,
+        lon=case.lon,
+        lat=case.lat,
+        grid_code=case.grid_code,
+        region_code=case.region_code,
+        department_id=case.department_id,
+        reported_at=case.reported_at,
+        stage_started_at=case.stage_started_at,
+        deadline=case.deadline,
+        closed_at=case.closed_at,
+        closed_on_time=case.closed_on_time,
+        escalation_level=case.escalation_level,
+        rework_count=case.rework_count,
+        return_count=case.return_count,
+        version=case.version,
+        light=_light(case, clock.now(), session),
+    )
+
+
+def get_case(*, session: Session, actor: Principal, case_id: int) -> CaseOut:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound("Case not found", params={"id": case_id})
+    _check_view(actor, case)
+    return _out(session, case)
+
+
+def timeline(*, session: Session, actor: Principal, case_id: int) -> list[TimelineEntry]:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound("Case not found", params={"id": case_id})
+    _check_view(actor, case)
+    rows = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id))
+    return [TimelineEntry.model_validate(r) for r in rows]
+
+
+def _check_view(actor: Principal, case: Case) -> None:
+    if actor.kind == "user" and actor.id is not None and case.reporter_user_id == actor.id:
+        return  # reporters always see their own cases
+    authorize(actor, "cases.view")
+    if "handler" in actor.roles and not actor.roles & {
+        "dispatcher",
+        "inspector",
+        "grid_worker",
+        "leader",
+        "admin",
+    }:
+        if not department_in_scope(actor, case.department_id):
+            raise Forbidden("This belongs to another department", code="out_of_department")
+        return
+    if not region_in_scope(actor, case.region_code):
+        raise Forbidden("This region is outside your scope", code="out_of_region")
+
+
+# ---------------------------------------------------------------- reporting
+def report_case(*, session: Session, actor: Principal, report: ReportIn) -> CaseOut:
+    """A report enters the loop from any channel (citizen, hotline, grid worker, inspector, API, and
+    sensing/cameras later). A report with coordinates is placed in its grid and region chain; one
+    with only an address is placed by the operator's region code."""
+    authorize(actor, "cases.report")
+    if report.channel not in CHANNELS:
+        raise Invalid("Unknown channel", field="channel", code="unknown_channel")
+    if report.urgency not in URGENCIES:
+        raise Invalid("Urgency must be normal or urgent", field="urgency", code="bad_urgency")
+    cat = _category(session, report.category_code)
+    if not report.description.strip():
+        raise Invalid("A description is required", field="description", code="description_required")
+    lon = lat = None
+    grid_code = None
+    if report.lon is not None and report.lat is not None:
+        loc = geo.locate(session=session, lon=report.lon, lat=report.lat, crs=report.crs)
+        if loc is None:
+            raise Invalid("The location is outside the city's grids", field="lon/lat", code="outside_city")
+        lon, lat, grid_code, region = loc.lon, loc.lat, loc.grid_code, loc.grid_code
+    elif report.region_code and report.address.strip():
+        region = identity.get_region(session=session, code=report.region_code).code
+    else:
+        raise Invalid(
+            "A location is required: coordinates, or a region and an address",
+            field="location",
+            code="location_required",
+        )
+    now = clock.now()
+    hours = cat.file_hours
+    case = Case(
+        number="pending",
+        category_code=cat.code,
+        channel=report.channel,
+        state="reported",
+        urgency=report.urgency,
+        description=report.description.strip(),
+        address=report.address.strip(),
+        lon=lon,
+        lat=lat,
+        grid_code=grid_code,
+        region_code=region,
+        department_id=None,
+        reporter_user_id=actor.id if actor.kind == "user" else None,
+        reporter_name=report.reporter_name.strip(),
+        reporter_phone=report.reporter_phone.strip(),
+        reported_at=now,
+        stage_started_at=now,
+        stage_hours=hours,
+        deadline=calendar.get_calendar(session).add_working_hours(now, hours),
+    )
+    session.add(case)
+    session.flush()
+    case.number = f"{clock.local(now).strftime('%Y%m%d')}{case.id:08d}"
+    _timeline(session, case, actor, "report", None, "reported", "", {"channel": report.channel})
+    session.flush()
+    audit.record(
+        session,
+        actor=actor.actor,
+        action="case.report",
+        subject_type="case",
+        subject_id=case.number,
+        payload={"category": cat.code, "channel": report.channel, "region": region},
+    )
+    events.publish(session, "cases.CaseReported", {"case_id": case.id, "number": case.number})
+    return _out(session, case)
+
+
+def _timeline(
+    session: Session,
+    case: Case,
+    actor: Principal,
+    action: str,
+    src: str | None,
+    dst: str,
+    note: str,
+    data: dict[str, Any],
+) -> None:
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            at=clock.now(),
+            actor=actor.actor,
+            action=action,
+            from_state=src,
+            to_state=dst,
+            note=note,
+            data=data,
+        )
+    )
+
+
+# ---------------------------------------------------------------- the loop
+def _stage(session: Session, case: Case, state: str, cat: CaseCategory) -> None:
+    """Start the stage the case enters: its clock and its deadline on the working calendar.
+    dispatched and handling share the handling limit; closed, rejected and suspended have none
+    (suspension stops the clock; resuming starts the stage's full limit again)."""
+    now = clock.now()
+    handle = cat.handle_hours_urgent if case.urgency == "urgent" else cat.handle_hours_normal
+    hours: float | None = {
+        "reported": cat.file_hours,
+        "filed": cat.dispatch_hours,
+        "dispatched": handle,
+        "handling": handle,
+        "handled": cat.verify_hours,
+    }.get(state)
+    case.stage_started_at = now
+    case.stage_hours = hours
+    case.deadline = calendar.get_calendar(session).add_working_hours(now, hours) if hours else None
+
+
+def transition(
+    *,
+    session: Session,
+    actor: Principal,
+    case_id: int,
+    action: str,
+    reason: str = "",
+    expected_version: int | None = None,
+    department_code: str | None = None,
+    hours: float | None = None,
+) -> CaseOut:
+    """Take one step of the loop. `expected_version` is the version the caller saw (pages and APIs
+    send it); `department_code` for dispatch (default: the category's department); `hours` for an
+    extension."""
+    authorize(actor, "cases.act")
+    t = flows.TRANSITIONS.get(action)
+    if t is None:
+        raise Invalid("Unknown action", field="action", code="unknown_action")
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound("Case not found", params={"id": case_id})
+    if expected_version is not None and expected_version != case.version:
+        raise Conflict("The case was changed by someone else; reload it", code="stale_case")
+    if case.state not in t.sources:
+        raise Conflict(
+            "This step is not possible in the case's current state",
+            code="bad_state",
+            params={"state": case.state},
+        )
+    if not (t.roles & actor.roles):
+        raise Forbidden("Your role cannot take this step", code="role_not_allowed")
+    if t.roles & actor.roles <= {"handler"}:
+        if not department_in_scope(actor, case.department_id):
+            raise Forbidden("This belongs to another department", code="out_of_department")
+    elif not region_in_scope(actor, case.region_code):
+        raise Forbidden("This region is outside your scope", code="out_of_region")
+    if t.reason_required and not reason.strip():
+        raise Invalid("A reason is required for this step", field="reason", code="reason_required")
+    cat = _category(session, case.category_code)
+    src = case.state
+    dst = t.target
+    data: dict[str, Any] = {}
+    now = clock.now()
+    if action == "dispatch":
+        dept = identity.get_department(session=session, code=department_code or cat.department_code)
+        case.department_id = dept.id
+        data["department"] = dept.code
+    elif action == "return":
+        case.return_count += 1
+        data["department_id"] = case.department_id
+        case.department_id = None
+    elif action == "report_back":
+        case.closed_on_time = case.deadline is None or now <= case.deadline
+    elif action == "rework":
+        case.rework_count += 1
+    elif action == "verify":
+        case.closed_at = now
+    elif action == "extend":
+        if not hours or hours <= 0 or hours > 24 * 30:
+            raise Invalid("Extension hours must be between 0 and 720", field="hours", code="bad_hours")
+        case.deadline = calendar.get_calendar(session).add_working_hours(case.deadline or now, hours)
+        case.stage_hours = (case.stage_hours or 0) + hours
+        data["hours"] = hours
+    elif action == "suspend":
+        case.suspended_from = src
+    elif action == "resume":
+        dst = case.suspended_from or "filed"
+        case.suspended_from = None
+    elif action == "reopen":
+        case.closed_at = None
+        case.closed_on_time = None
+    assert dst is not None
+    case.state = dst
+    if action not in ("extend", "accept"):  # accepting keeps the handling clock that started at dispatch
+        _stage(session, case, dst, cat)
+    _timeline(session, case, actor, action, src, dst, reason.strip(), data)
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict("The case was changed by someone else; reload it", code="stale_case") from None
+    audit.record(
+        session,
+        actor=actor.actor,
+        action=f"case.{action}",
+        subject_type="case",
+        subject_id=case.number,
+        payload={"from": src, "to": dst, "reason": reason.strip(), **data},
+    )
+    if dst in ("closed", "rejected"):
+        events.publish(
+            session,
+            "cases.CaseClosed" if dst == "closed" else "cases.CaseRejected",
+            {"case_id": case.id, "number": case.number},
+        )
+    return _out(session, case)
+
+
+def actions(*, session: Session, actor: Principal, case_id: int) -> list[flows.Transition]:
+    """The steps this viewer may take now (the case page shows only these buttons)."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound("Case not found", params={"id": case_id})
+    return flows.actions_for(case.state, actor.roles)
