@@ -10,6 +10,7 @@ Admins edit the taxonomy in the UI and via Excel; this list seeds a new city.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ EVENT_MAJORS = {
 }
 
 # (minor code, name, department, urgent hours, normal hours[, radius, window])
-_C = {
+_C: dict[str, list[tuple[Any, ...]]] = {
     "01": [
         ("01", "上水井盖", "slj", 2, 16),
         ("02", "污水井盖", "cgj", 2, 16),
@@ -97,7 +98,7 @@ _C = {
         ("03", "充电桩", "fgw", 8, 40),
     ],
 }
-_E = {
+_E: dict[str, list[tuple[Any, ...]]] = {
     "01": [
         ("01", "私搭乱建", "cgj", 8, 40, 30),
         ("02", "暴露垃圾", "cgj", 2, 8),
@@ -153,7 +154,7 @@ _E = {
 }
 
 
-def _minors(prefix: str, table: dict[str, list[tuple]]) -> list[Minor]:  # type: ignore[type-arg]
+def _minors(prefix: str, table: dict[str, list[tuple[Any, ...]]]) -> list[Minor]:
     out = []
     for major, rows in table.items():
         for row in rows:
