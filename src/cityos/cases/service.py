@@ -372,3 +372,97 @@ def actions(*, session: Session, actor: Principal, case_id: int) -> list[flows.T
     if case is None:
         raise NotFound("Case not found", params={"id": case_id})
     return flows.actions_for(case.state, actor.roles)
+
+
+# ---------------------------------------------------------------- lists (scope applied in SQL)
+def list_cases(
+    *,
+    session: Session,
+    actor: Principal,
+    state: str | None = None,
+    states: tuple[str, ...] | None = None,
+    category_code: str | None = None,
+    channel: str | None = None,
+    region: str | None = None,
+    department_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    numbers: list[str] | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[CaseOut], int]:
+    """Cases the actor may see, newest first, with the total. Forbidden rows never load: the
+    region and department scope are part of the query."""
+    from sqlalchemy import func as sa_func
+    from sqlalchemy import or_
+
+    from cityos.identity.permissions import CITYWIDE_ROLES
+    from cityos.identity.schemas import division_prefix
+
+    authorize(actor, "cases.view")
+    q = select(Case)
+    if actor.kind == "user" and not actor.roles & CITYWIDE_ROLES:
+        if actor.roles <= {"handler"} and actor.department_id is not None:
+            q = q.where(Case.department_id == actor.department_id)
+        elif actor.region_code:
+            q = q.where(Case.region_code.startswith(division_prefix(actor.region_code)))
+    elif actor.kind == "token" and actor.region_code:
+        q = q.where(
+            or_(
+                Case.region_code.startswith(division_prefix(actor.region_code)),
+                Case.department_id == actor.department_id,
+            )
+        )
+    if state:
+        q = q.where(Case.state == state)
+    if states:
+        q = q.where(Case.state.in_(states))
+    if category_code:
+        q = q.where(Case.category_code == category_code)
+    if channel:
+        q = q.where(Case.channel == channel)
+    if region:
+        q = q.where(Case.region_code.startswith(division_prefix(region)))
+    if department_id is not None:
+        q = q.where(Case.department_id == department_id)
+    if since:
+        q = q.where(Case.reported_at >= since)
+    if until:
+        q = q.where(Case.reported_at <= until)
+    if numbers:
+        q = q.where(Case.number.in_(numbers))
+    total = session.scalar(select(sa_func.count()).select_from(q.subquery())) or 0
+    rows = session.scalars(
+        q.order_by(Case.reported_at.desc(), Case.id.desc()).limit(limit).offset(offset)
+    ).all()
+    return [_out(session, c) for c in rows], int(total)
+
+
+def find_by_number(*, session: Session, actor: Principal, number: str) -> CaseOut:
+    row = session.scalar(select(Case).where(Case.number == number))
+    if row is None:
+        raise NotFound("Case not found", params={"id": number})
+    _check_view(actor, row)
+    return _out(session, row)
+
+
+def updates_since(
+    *, session: Session, actor: Principal, since: datetime, until: datetime, limit: int = 1000
+) -> list[tuple[TimelineEntry, str, int]]:
+    """Timeline entries in a time window (for the Open311 update feed): (entry, case number, entry id)."""
+    authorize(actor, "cases.view")
+    rows = session.execute(
+        select(CaseEvent, Case.number)
+        .join(Case, Case.id == CaseEvent.case_id)
+        .where(CaseEvent.at >= since, CaseEvent.at <= until)
+        .order_by(CaseEvent.id)
+        .limit(limit)
+    ).all()
+    return [(TimelineEntry.model_validate(ev), number, ev.id) for ev, number in rows]
+
+
+def last_note(*, session: Session, case_id: int) -> tuple[str, datetime | None]:
+    ev = session.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id.desc()).limit(1)
+    ).first()
+    return (ev.note, ev.at) if ev else ("", None)

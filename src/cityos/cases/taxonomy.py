@@ -183,3 +183,24 @@ def major_name(code: str) -> str:
 
 def case_class(code: str) -> str:
     return "component" if code[0] == "C" else "event"
+
+
+# Extra questions some categories ask (Open311 service definitions: attributes).
+# code → [(attribute code, datatype, required, description, [(key, name), …])]
+ATTRIBUTES: dict[str, list[tuple[str, str, bool, str, list[tuple[str, str]]]]] = {
+    "E0404": [("PLATE", "string", False, "车牌号 Licence plate", [])],
+    "E0505": [
+        (
+            "DEPTH",
+            "singlevaluelist",
+            True,
+            "积水深度 Water depth",
+            [
+                ("lt10", "10 厘米以下 below 10 cm"),
+                ("10to30", "10–30 厘米 10–30 cm"),
+                ("gt30", "30 厘米以上 above 30 cm"),
+            ],
+        )
+    ],
+    "C0110": [("LIGHTS", "number", False, "不亮的路灯数量 Lamps out", [])],
+}
