@@ -7,13 +7,25 @@ each, and whether a reason is required. The service, the pages' buttons and the 
        ▼                 │                                                                      verify
     rejected          reopen ◀──────────────────────────────────────────────────────── closed ◀─┘
     filed/dispatched/handling ──suspend──▶ suspended ──resume──▶ (back where it was)
+    reported/filed ──merge──▶ merged (a duplicate; its reporter follows the earlier case) ──unmerge──▶
+    reported
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-STATES = ("reported", "filed", "rejected", "dispatched", "handling", "handled", "closed", "suspended")
+STATES = (
+    "reported",
+    "filed",
+    "rejected",
+    "merged",
+    "dispatched",
+    "handling",
+    "handled",
+    "closed",
+    "suspended",
+)
 OPEN_STATES = ("reported", "filed", "dispatched", "handling", "handled", "suspended")
 
 
@@ -68,6 +80,8 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         _t("resume", ("suspended",), None, DISPATCH, label="Resume"),
         _t("reopen", ("closed", "rejected"), "filed", DISPATCH, reason=True, label="Reopen"),
+        _t("merge", ("reported", "filed"), "merged", DISPATCH, label="Merge into the earlier case"),
+        _t("unmerge", ("merged",), "reported", DISPATCH, reason=True, label="Undo merge"),
     ]
 }
 

@@ -54,7 +54,11 @@ class Case(Base):
     stage_hours: Mapped[float | None] = mapped_column(Float, nullable=True)  # the stage's limit
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     closed_on_time: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
-    escalation_level: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    escalation_level: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # 0 grid … 3 city
+    reminded_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), nullable=True
+    )  # this stage's reminder
+    duplicate_of: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     rework_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     return_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     suspended_from: Mapped[str | None] = mapped_column(String(20), nullable=True)

@@ -242,7 +242,7 @@ def request_row(session: Session, c: CaseOut, extensions: bool = False) -> dict[
     dept = identity.get_department(session=session, id=c.department_id).name if c.department_id else None
     row: dict[str, Any] = {
         "service_request_id": c.number,
-        "status": "closed" if c.state in ("closed", "rejected") else "open",
+        "status": "closed" if c.state in ("closed", "rejected", "merged") else "open",
         "status_notes": note or None,
         "service_name": c.category_name,
         "service_code": c.category_code,
@@ -303,8 +303,9 @@ def get_requests(request: Request, fmt: str) -> Response:
                         "suspended",
                         "closed",
                         "rejected",
+                        "merged",
                     )
-                    if ("closed" if st in ("closed", "rejected") else "open") in wanted
+                    if ("closed" if st in ("closed", "rejected", "merged") else "open") in wanted
                 )
             cases, _total = service.list_cases(
                 session=s,
@@ -443,7 +444,7 @@ def updates(request: Request, fmt: str) -> Response:
                 {
                     "update_id": str(update_id),
                     "service_request_id": number,
-                    "status": "CLOSED" if entry.to_state in ("closed", "rejected") else "OPEN",
+                    "status": "CLOSED" if entry.to_state in ("closed", "rejected", "merged") else "OPEN",
                     "updated_datetime": w3(entry.at),
                     "description": entry.note or entry.action,
                     "media_url": None,

@@ -28,6 +28,8 @@ from cityos.identity.permissions import authorize, department_in_scope, region_i
 from cityos.identity.schemas import Principal
 
 YELLOW_AT = 0.8  # share of the stage's time used at which a case turns yellow
+AUTO_MERGE_CHANNELS = ("sensor", "camera")  # trusted machine channels: duplicates merge by themselves
+LEVELS = ("grid", "street", "district", "city")  # 微循环 → 小循环 → 大循环 → city
 
 
 # ---------------------------------------------------------------- taxonomy
@@ -223,6 +225,17 @@ def report_case(*, session: Session, actor: Principal, report: ReportIn) -> Case
         payload={"category": cat.code, "channel": report.channel, "region": region},
     )
     events.publish(session, "cases.CaseReported", {"case_id": case.id, "number": case.number})
+    if report.channel in AUTO_MERGE_CHANNELS:
+        dupes = duplicate_candidates(session=session, actor=_SYSTEM, case_id=case.id)
+        if dupes:
+            return transition(
+                session=session,
+                actor=_SYSTEM,
+                case_id=case.id,
+                action="merge",
+                into_case_id=dupes[0][0].id,
+                reason="auto",
+            )
     return _out(session, case)
 
 
@@ -279,6 +292,7 @@ def transition(
     expected_version: int | None = None,
     department_code: str | None = None,
     hours: float | None = None,
+    into_case_id: int | None = None,
 ) -> CaseOut:
     """Take one step of the loop. `expected_version` is the version the caller saw (pages and APIs
     send it); `department_code` for dispatch (default: the category's department); `hours` for an
@@ -340,6 +354,37 @@ def transition(
     elif action == "reopen":
         case.closed_at = None
         case.closed_on_time = None
+    elif action == "merge":
+        target = session.get(Case, into_case_id) if into_case_id else None
+        if target is None or target.id == case.id or target.state not in flows.OPEN_STATES:
+            raise Invalid("Merge into an open, different case", field="into_case_id", code="bad_merge_target")
+        case.duplicate_of = target.id
+        data["into"] = target.number
+        _timeline(
+            session,
+            target,
+            actor,
+            "merged_in",
+            target.state,
+            target.state,
+            case.number,
+            {"case": case.number, "reporter": case.reporter_name, "channel": case.channel},
+        )
+    elif action == "unmerge":
+        target = session.get(Case, case.duplicate_of) if case.duplicate_of else None
+        if target is not None:
+            _timeline(
+                session,
+                target,
+                actor,
+                "unmerged",
+                target.state,
+                target.state,
+                case.number,
+                {"case": case.number},
+            )
+        data["from"] = target.number if target else None
+        case.duplicate_of = None
     assert dst is not None
     case.state = dst
     if action not in ("extend", "accept"):  # accepting keeps the handling clock that started at dispatch
@@ -357,12 +402,11 @@ def transition(
         subject_id=case.number,
         payload={"from": src, "to": dst, "reason": reason.strip(), **data},
     )
-    if dst in ("closed", "rejected"):
-        events.publish(
-            session,
-            "cases.CaseClosed" if dst == "closed" else "cases.CaseRejected",
-            {"case_id": case.id, "number": case.number},
-        )
+    if dst in ("closed", "rejected", "merged"):
+        name = {"closed": "cases.CaseClosed", "rejected": "cases.CaseRejected", "merged": "cases.CaseMerged"}[
+            dst
+        ]
+        events.publish(session, name, {"case_id": case.id, "number": case.number})
     return _out(session, case)
 
 
@@ -466,3 +510,102 @@ def last_note(*, session: Session, case_id: int) -> tuple[str, datetime | None]:
         select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id.desc()).limit(1)
     ).first()
     return (ev.note, ev.at) if ev else ("", None)
+
+
+# ---------------------------------------------------------------- duplicates
+_SYSTEM = Principal(
+    kind="user", id=0, username="system", display_name="系统", roles=frozenset({"admin", "dispatcher"})
+)
+
+
+def duplicate_candidates(*, session: Session, actor: Principal, case_id: int) -> list[tuple[CaseOut, float]]:
+    """Earlier open cases of the same or a related 小类 (same 大类 of the same class) within the
+    category's duplicate radius and time window: the dispatcher's merge suggestions, same 小类 first,
+    then nearest."""
+    from datetime import timedelta
+
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound("Case not found", params={"id": case_id})
+    _check_view(actor, case)
+    if case.lon is None or case.lat is None:
+        return []
+    cat = _category(session, case.category_code)
+    deg = cat.duplicate_radius_m / 90_000.0  # a generous box; the exact test is the haversine below
+    rows = session.scalars(
+        select(Case).where(
+            Case.id != case.id,
+            Case.category_code.startswith(case.category_code[:3]),
+            Case.state.in_(flows.OPEN_STATES),
+            Case.duplicate_of.is_(None),
+            Case.reported_at >= case.reported_at - timedelta(hours=cat.duplicate_window_h),
+            Case.reported_at <= case.reported_at,
+            Case.lon.between(case.lon - deg * 1.3, case.lon + deg * 1.3),
+            Case.lat.between(case.lat - deg, case.lat + deg),
+        )
+    ).all()
+    out = []
+    for other in rows:
+        d = geo.distance_m(case.lon, case.lat, other.lon or 0.0, other.lat or 0.0)
+        if d <= cat.duplicate_radius_m:
+            out.append((_out(session, other), round(d, 1)))
+    return sorted(out, key=lambda x: (x[0].category_code != case.category_code, x[1], x[0].id))
+
+
+# ---------------------------------------------------------------- the worker: reminders and escalation
+def check_deadlines(*, session: Session, now: datetime | None = None) -> dict[str, int]:
+    """Remind when a stage has used 80 % of its time, and escalate an overdue case one level up
+    (grid → street → district → city) for each further stage limit it overruns. Both go to the
+    timeline; escalations also to the audit trail and as cases.CaseEscalated."""
+    now = now or clock.now()
+    cal = calendar.get_calendar(session)
+    reminded = escalated = 0
+    rows = session.scalars(
+        select(Case).where(Case.state.in_(flows.OPEN_STATES), Case.deadline.is_not(None))
+    ).all()
+    for case in rows:
+        if not case.stage_hours or case.deadline is None:
+            continue
+        used = cal.working_hours_between(case.stage_started_at, now)
+        if used >= YELLOW_AT * case.stage_hours and (
+            case.reminded_at is None or case.reminded_at < case.stage_started_at
+        ):
+            case.reminded_at = now
+            _timeline(
+                session,
+                case,
+                _SYSTEM,
+                "remind",
+                case.state,
+                case.state,
+                "",
+                {"used": round(used, 2), "limit": case.stage_hours},
+            )
+            reminded += 1
+        if now > case.deadline:
+            over = cal.working_hours_between(case.deadline, now)
+            due = min(3, 1 + int(over // max(case.stage_hours, 0.5)))
+            if due > case.escalation_level:
+                case.escalation_level = due
+                _timeline(
+                    session,
+                    case,
+                    _SYSTEM,
+                    "escalate",
+                    case.state,
+                    case.state,
+                    "",
+                    {"level": LEVELS[due], "overdue_hours": round(over, 2)},
+                )
+                audit.record(
+                    session,
+                    actor=_SYSTEM.actor,
+                    action="case.escalate",
+                    subject_type="case",
+                    subject_id=case.number,
+                    payload={"level": LEVELS[due]},
+                )
+                events.publish(session, "cases.CaseEscalated", {"case_id": case.id, "level": LEVELS[due]})
+                escalated += 1
+    session.flush()
+    return {"reminded": reminded, "escalated": escalated}

@@ -64,6 +64,8 @@ def upgrade() -> None:
         sa.Column("closed_at", cityos.core.db.UTCDateTime(), nullable=True),
         sa.Column("closed_on_time", sa.Boolean(), nullable=True),
         sa.Column("escalation_level", sa.Integer(), nullable=False),
+        sa.Column("reminded_at", cityos.core.db.UTCDateTime(), nullable=True),
+        sa.Column("duplicate_of", sa.Integer(), nullable=True),
         sa.Column("rework_count", sa.Integer(), nullable=False),
         sa.Column("return_count", sa.Integer(), nullable=False),
         sa.Column("suspended_from", sa.String(length=20), nullable=True),
@@ -78,6 +80,7 @@ def upgrade() -> None:
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_cases_category_code"), ["category_code"], unique=False)
         batch_op.create_index(batch_op.f("ix_cases_department_id"), ["department_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_cases_duplicate_of"), ["duplicate_of"], unique=False)
         batch_op.create_index(batch_op.f("ix_cases_grid_code"), ["grid_code"], unique=False)
         batch_op.create_index(batch_op.f("ix_cases_region_code"), ["region_code"], unique=False)
         batch_op.create_index(batch_op.f("ix_cases_reporter_user_id"), ["reporter_user_id"], unique=False)
@@ -117,6 +120,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_cases_reporter_user_id"))
         batch_op.drop_index(batch_op.f("ix_cases_region_code"))
         batch_op.drop_index(batch_op.f("ix_cases_grid_code"))
+        batch_op.drop_index(batch_op.f("ix_cases_duplicate_of"))
         batch_op.drop_index(batch_op.f("ix_cases_department_id"))
         batch_op.drop_index(batch_op.f("ix_cases_category_code"))
 
