@@ -9,6 +9,8 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import shapely
+import shapely.geometry
 from faker import Faker
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -261,6 +263,10 @@ def build(
             geo.assign_grid_workers(session=s, actor=system, workers=by_grid)
         progress.advance(t, len(ACCOUNTS) + 1)
 
+        ctx.extra["grids"] = [
+            (f["properties"]["code"], *shapely.bounds(shapely.geometry.shape(f["geometry"])))
+            for f in geo_data.grids["features"]
+        ]
         for name, mod in registry.parts("demo"):
             t = progress.add_task(f"{name} demo data", total=None)
             mod.populate(ctx)
