@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from cityos.cases import service
+from cityos.cases import evaluation, service
 from cityos.cases.schemas import CaseOut, CategoryOut, ReportIn, TimelineEntry
+from cityos.identity import service as identity
 from cityos.identity.schemas import Principal
 from cityos.web.deps import Require, get_session
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class CasePage(BaseModel):
@@ -63,6 +69,70 @@ def list_cases(
         offset=offset,
     )
     return CasePage(total=total, items=items)
+
+
+class EvaluationOut(BaseModel):
+    start: datetime
+    end: datetime
+    scope: str
+    counts: dict[str, int]
+    rates: dict[str, float | None]
+    scores: dict[str, tuple[float, str] | None]
+    formulas: dict[str, str]
+
+
+def _evaluation(
+    session: Session, p: Principal, start: date, end: date, region: str | None, department: str | None
+) -> evaluation.Evaluation:
+    tz = ZoneInfo("Asia/Shanghai")
+    dept_id = identity.get_department(session=session, code=department).id if department else None
+    return evaluation.evaluate(
+        session=session,
+        actor=p,
+        start=datetime.combine(start, time(0), tz),
+        end=datetime.combine(end, time(0), tz) + timedelta(days=1),
+        region=region,
+        department_id=dept_id,
+    )
+
+
+@router.get("/evaluation", response_model=EvaluationOut)
+def get_evaluation(
+    start: date,
+    end: date,
+    region: str | None = None,
+    department: str | None = None,
+    session: Session = Depends(get_session),
+    p: Principal = Depends(Require("cases.view")),
+) -> EvaluationOut:
+    """综合评价 for the days start..end (inclusive), a region and/or a handling department."""
+    ev = _evaluation(session, p, start, end, region, department)
+    return EvaluationOut(
+        start=ev.start,
+        end=ev.end,
+        scope=ev.scope,
+        counts=ev.counts,
+        rates=ev.rates,
+        scores=ev.scores,
+        formulas={**evaluation.FORMULAS, **evaluation.SCORES},
+    )
+
+
+@router.get("/evaluation.xlsx")
+def evaluation_xlsx(
+    start: date,
+    end: date,
+    region: str | None = None,
+    department: str | None = None,
+    session: Session = Depends(get_session),
+    p: Principal = Depends(Require("cases.view")),
+) -> Response:
+    ev = _evaluation(session, p, start, end, region, department)
+    return Response(
+        evaluation.to_xlsx(ev),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="evaluation-{start}-{end}.xlsx"'},
+    )
 
 
 @router.get("/{case_id}", response_model=CaseOut)
