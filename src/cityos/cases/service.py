@@ -609,3 +609,13 @@ def check_deadlines(*, session: Session, now: datetime | None = None) -> dict[st
                 escalated += 1
     session.flush()
     return {"reminded": reminded, "escalated": escalated}
+
+
+def my_reports(*, session: Session, actor: Principal, limit: int = 100) -> list[CaseOut]:
+    """The cases a person reported (citizens see their own cases' progress)."""
+    if actor.kind != "user" or actor.id is None:
+        return []
+    rows = session.scalars(
+        select(Case).where(Case.reporter_user_id == actor.id).order_by(Case.reported_at.desc()).limit(limit)
+    ).all()
+    return [_out(session, c) for c in rows]

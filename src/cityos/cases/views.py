@@ -1,0 +1,332 @@
+"""一网统管 pages: the case list (dispatcher queue, department inbox, verification list), the case
+page with only the actions the viewer may take, the report page (phone-friendly: the device's
+location), my reports, and the evaluation page with the formulas beside the numbers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from cityos.cases import evaluation, flows, service
+from cityos.cases.schemas import ReportIn
+from cityos.core import i18n
+from cityos.core.errors import CityOSError
+from cityos.identity import service as identity
+from cityos.identity.permissions import CITYWIDE_ROLES, has, region_in_scope
+from cityos.identity.schemas import Principal
+from cityos.web.deps import RequirePage, get_session
+from cityos.web.templating import NavItem, render
+
+router = APIRouter(prefix="/cases", include_in_schema=False)
+NAV = [
+    NavItem("Cases", "/cases", perm="cases.view", order=20),
+    NavItem("Report a problem", "/cases/report", perm="cases.report", order=21),
+    NavItem("My reports", "/cases/mine", perm="cases.report", order=22),
+    NavItem("Evaluation", "/cases/evaluation", perm="cases.view", order=23),
+]
+TZ = ZoneInfo("Asia/Shanghai")
+VIEWS = {  # which list a role sees first, and the states it shows
+    "queue": ("reported", "filed"),
+    "inbox": ("dispatched", "handling"),
+    "verify": ("handled",),
+    "open": flows.OPEN_STATES,
+    "all": None,
+}
+
+
+def _default_view(p: Principal) -> str:
+    if p.roles & {"dispatcher", "admin"}:
+        return "queue"
+    if "handler" in p.roles:
+        return "inbox"
+    if p.roles & {"inspector", "grid_worker"}:
+        return "verify"
+    return "open"
+
+
+def _error(e: CityOSError) -> str:
+    return e.text(i18n.current_locale.get())
+
+
+@router.get("")
+def case_list(
+    request: Request,
+    view: str = "",
+    state: str = "",
+    category: str = "",
+    channel: str = "",
+    page: int = 1,
+    session: Session = Depends(get_session),
+    p: Principal = Depends(RequirePage("cases.view")),
+) -> Response:
+    view = view if view in VIEWS else _default_view(p)
+    per = 30
+    items, total = service.list_cases(
+        session=session,
+        actor=p,
+        state=state or None,
+        states=None if state else VIEWS[view],
+        category_code=category or None,
+        channel=channel or None,
+        limit=per,
+        offset=(max(page, 1) - 1) * per,
+    )
+    return render(
+        request,
+        "cases/list.html",
+        {
+            "items": items,
+            "total": total,
+            "page": max(page, 1),
+            "per": per,
+            "view": view,
+            "views": list(VIEWS),
+            "filters": {"state": state, "category": category, "channel": channel},
+            "categories": service.categories(session=session),
+            "states": flows.STATES,
+        },
+    )
+
+
+@router.get("/mine")
+def my_reports(
+    request: Request, session: Session = Depends(get_session), p: Principal = Depends(RequirePage())
+) -> Response:
+    return render(request, "cases/mine.html", {"items": service.my_reports(session=session, actor=p)})
+
+
+@router.get("/report")
+def report_form(
+    request: Request,
+    session: Session = Depends(get_session),
+    p: Principal = Depends(RequirePage("cases.report")),
+) -> Response:
+    return render(
+        request,
+        "cases/report.html",
+        {
+            "categories": service.categories(session=session),
+            "form": {},
+            "hotline": bool(p.roles & {"dispatcher", "admin"}),
+        },
+    )
+
+
+@router.post("/report")
+def report(
+    request: Request,
+    category_code: str = Form(""),
+    description: str = Form(""),
+    lon: str = Form(""),
+    lat: str = Form(""),
+    crs: str = Form("wgs84"),
+    address: str = Form(""),
+    region_code: str = Form(""),
+    channel: str = Form(""),
+    reporter_name: str = Form(""),
+    reporter_phone: str = Form(""),
+    urgency: str = Form("normal"),
+    session: Session = Depends(get_session),
+    p: Principal = Depends(RequirePage("cases.report")),
+) -> Response:
+    default_channel = (
+        "grid_worker"
+        if "grid_worker" in p.roles
+        else "inspector"
+        if "inspector" in p.roles
+        else "hotline"
+        if p.roles & {"dispatcher", "admin"}
+        else "citizen"
+    )
+    form = {
+        "category_code": category_code,
+        "description": description,
+        "lon": lon,
+        "lat": lat,
+        "address": address,
+        "region_code": region_code,
+        "reporter_name": reporter_name,
+        "reporter_phone": reporter_phone,
+    }
+    try:
+        with session.begin_nested():
+            c = service.report_case(
+                session=session,
+                actor=p,
+                report=ReportIn(
+                    category_code=category_code,
+                    description=description or " ",
+                    channel=channel or default_channel,
+                    urgency=urgency if urgency in ("normal", "urgent") else "normal",
+                    lon=float(lon) if lon.strip() else None,
+                    lat=float(lat) if lat.strip() else None,
+                    crs=crs,
+                    address=address[:200],
+                    region_code=region_code.strip() or None,
+                    reporter_name=reporter_name[:60],
+                    reporter_phone=reporter_phone[:20],
+                ),
+            )
+    except (CityOSError, ValueError) as e:
+        msg = (
+            _error(e)
+            if isinstance(e, CityOSError)
+            else i18n.gettext("Longitude and latitude must be numbers")
+        )
+        return render(
+            request,
+            "cases/report.html",
+            {
+                "categories": service.categories(session=session),
+                "form": form,
+                "error": msg,
+                "hotline": bool(p.roles & {"dispatcher", "admin"}),
+            },
+            status_code=422,
+        )
+    return RedirectResponse(f"/cases/{c.id}?reported=1", status_code=303)
+
+
+@router.get("/evaluation")
+def evaluation_page(
+    request: Request,
+    start: str = "",
+    end: str = "",
+    region: str = "",
+    session: Session = Depends(get_session),
+    p: Principal = Depends(RequirePage("cases.view")),
+) -> Response:
+    today = datetime.now(TZ).date()
+    try:
+        s = date.fromisoformat(start) if start else today.replace(day=1) - timedelta(days=365)
+        e = date.fromisoformat(end) if end else today
+    except ValueError:
+        s, e = today - timedelta(days=365), today
+    if not region and p.region_code and not (p.roles & CITYWIDE_ROLES):
+        region = p.region_code  # people see their own region's evaluation first
+    if region and not region_in_scope(p, region):
+        region = p.region_code or ""
+    ev = evaluation.evaluate(
+        session=session,
+        actor=p,
+        start=datetime.combine(s, time(0), TZ),
+        end=datetime.combine(e, time(0), TZ) + timedelta(days=1),
+        region=region or None,
+    )
+    districts = [d for d in identity.regions(session=session, level="district") if region_in_scope(p, d.code)]
+    per_district = []
+    for d in districts:
+        dev = evaluation.evaluate(
+            session=session,
+            actor=p,
+            start=datetime.combine(s, time(0), TZ),
+            end=datetime.combine(e, time(0), TZ) + timedelta(days=1),
+            region=d.code,
+        )
+        per_district.append(
+            {
+                "name": d.name,
+                "code": d.code,
+                "rates": dev.rates,
+                "counts": dev.counts,
+                "score": dev.scores["region"],
+            }
+        )
+    q = f"start={s}&end={e}" + (f"&region={region}" if region else "")
+    return render(
+        request,
+        "cases/evaluation.html",
+        {
+            "ev": ev,
+            "start": s,
+            "end": e,
+            "region": region,
+            "districts": districts,
+            "per_district": per_district,
+            "xlsx": f"/api/v1/cases/evaluation.xlsx?{q}",
+            "formulas": evaluation.FORMULAS,
+            "score_formulas": evaluation.SCORES,
+        },
+    )
+
+
+@router.get("/{case_id}")
+def case_page(
+    request: Request,
+    case_id: int,
+    session: Session = Depends(get_session),
+    p: Principal = Depends(RequirePage()),
+) -> Response:
+    return _case_page(request, session, p, case_id)
+
+
+def _case_page(
+    request: Request,
+    session: Session,
+    p: Principal,
+    case_id: int,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    case = service.get_case(session=session, actor=p, case_id=case_id)
+    actions = service.actions(session=session, actor=p, case_id=case_id) if has(p, "cases.act") else []
+    dupes: list[Any] = []
+    if any(a.action == "merge" for a in actions):
+        dupes = service.duplicate_candidates(session=session, actor=p, case_id=case_id)
+    dept = identity.get_department(session=session, id=case.department_id) if case.department_id else None
+    return render(
+        request,
+        "cases/case.html",
+        {
+            "case": case,
+            "timeline": service.timeline(session=session, actor=p, case_id=case_id),
+            "actions": actions,
+            "duplicates": dupes,
+            "department": dept,
+            "departments": identity.departments(session=session),
+            "chain": identity.region_chain(session=session, code=case.region_code),
+            "error": error,
+            "reported": request.query_params.get("reported") == "1",
+        },
+        status_code=status,
+    )
+
+
+@router.post("/{case_id}/act")
+def act(
+    request: Request,
+    case_id: int,
+    action: str = Form(""),
+    reason: str = Form(""),
+    expected_version: int = Form(0),
+    department_code: str = Form(""),
+    into_case_id: str = Form(""),
+    hours: str = Form(""),
+    session: Session = Depends(get_session),
+    p: Principal = Depends(RequirePage("cases.act")),
+) -> Response:
+    try:
+        with session.begin_nested():
+            service.transition(
+                session=session,
+                actor=p,
+                case_id=case_id,
+                action=action,
+                reason=reason,
+                expected_version=expected_version or None,
+                department_code=department_code or None,
+                into_case_id=int(into_case_id) if into_case_id.isdigit() else None,
+                hours=float(hours) if hours.strip() else None,
+            )
+    except CityOSError as e:
+        return _case_page(request, session, p, case_id, error=_error(e), status=e.status)
+    except ValueError:
+        return _case_page(
+            request, session, p, case_id, error=i18n.gettext("Hours must be a number"), status=422
+        )
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)

@@ -1,0 +1,100 @@
+"""One case through the whole loop in a real browser: a citizen reports it from a phone with the
+device's location, the dispatcher files and dispatches it, the district's department accepts and
+reports back, the inspector verifies, and everyone sees it closed with the full timeline."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.e2e.conftest import login, screenshot
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+
+def _point_in_lanshan() -> tuple[float, float]:
+    from cityos.demo.geometry import generate
+
+    geo = generate("small", seed=371300)
+    f = next(f for f in geo.grids["features"] if f["properties"]["code"].startswith("371302"))
+    ring = f["geometry"]["coordinates"][0]
+    return (ring[0][0] + ring[2][0]) / 2, (ring[0][1] + ring[2][1]) / 2
+
+
+def _act(page, action: str, **fields: str) -> None:  # type: ignore[no-untyped-def]
+    form = page.locator(f"[data-testid=action-{action}]")
+    for name, value in fields.items():
+        el = form.locator(f"[name={name}]")
+        if el.evaluate("e => e.tagName") == "SELECT":
+            el.select_option(value)
+        else:
+            el.fill(value)
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state("networkidle")
+    assert page.locator("[data-testid=form-error]").count() == 0, page.text_content(
+        "[data-testid=form-error]"
+    )
+
+
+def test_a_case_goes_round_the_loop(browser, live_city):
+    lon, lat = _point_in_lanshan()
+    phone = browser.new_context(
+        locale="zh-CN",
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        geolocation={"longitude": lon, "latitude": lat},
+        permissions=["geolocation"],
+    )
+    page = phone.new_page()
+    login(page, live_city, "citizen")
+    page.goto(f"{live_city.url}/cases/report")
+    page.select_option("select[name=category_code]", "E0402")
+    page.fill("textarea[name=description]", "<b>超市门口</b>摆放货架占用人行道")
+    page.click("[data-testid=use-location]")
+    page.locator("#location-status:has-text('m')").wait_for()  # filled from navigator.geolocation
+    assert page.input_value("#lon") != "" and abs(float(page.input_value("#lon")) - lon) < 1e-5
+    page.click("[data-testid=report-form] button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("[data-testid=reported-notice]").count() == 1
+    case_url = page.url.split("?")[0]
+    case_id = int(re.search(r"/cases/(\d+)", case_url).group(1))
+    # the description is shown as typed, not as HTML
+    assert page.text_content("[data-testid=case-description]") == "<b>超市门口</b>摆放货架占用人行道"
+    screenshot(page, "case-reported-phone")
+    phone.close()
+
+    def as_user(username: str):  # type: ignore[no-untyped-def]
+        ctx = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+        p = ctx.new_page()
+        login(p, live_city, username)
+        p.goto(case_url)
+        return ctx, p
+
+    ctx, page = as_user("dispatcher")
+    assert "已上报" in page.text_content("[data-testid=case-state]")
+    _act(page, "file")
+    _act(page, "dispatch", department_code="ls-cgj")
+    assert "已派遣" in page.text_content("[data-testid=case-state]")
+    ctx.close()
+
+    ctx, page = as_user("handler")
+    assert page.locator("[data-testid=action-file]").count() == 0  # only the steps this viewer may take
+    _act(page, "accept")
+    _act(page, "report_back", reason="已清理占道货架,恢复通行")
+    ctx.close()
+
+    ctx, page = as_user("inspector")
+    _act(page, "verify")
+    assert "已结案" in page.text_content("[data-testid=case-state]")
+    steps = page.locator("[data-testid=timeline] li b").all_text_contents()
+    assert steps == ["上报", "立案", "派遣", "接收", "处置反馈", "核查结案"]
+    screenshot(page, "case-closed-timeline")
+    ctx.close()
+
+    ctx, page = as_user("citizen")
+    assert "已结案" in page.text_content("[data-testid=case-state]")
+    page.goto(f"{live_city.url}/cases/mine")
+    assert page.locator(f"[data-testid=my-reports] a[href='/cases/{case_id}']").count() == 1
+    ctx.close()
