@@ -84,3 +84,26 @@ class CaseEvent(Base):
     to_state: Mapped[str] = mapped_column(String(20), nullable=False)
     note: Mapped[str] = mapped_column(Text, nullable=False, default="")
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+
+
+class DispatchRule(Base):
+    """(category, region) → handling department. `basis` says why: the department owns the object
+    (owner) or is responsible for the area (territory)."""
+
+    __tablename__ = "dispatch_rules"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category_prefix: Mapped[str] = mapped_column(
+        String(8), nullable=False, default=""
+    )  # "", "C", "C01", "C0101"
+    region_prefix: Mapped[str] = mapped_column(String(14), nullable=False, default="")  # "" = whole city
+    basis: Mapped[str] = mapped_column(String(10), nullable=False)  # owner | territory
+    department_code: Mapped[str] = mapped_column(String(40), nullable=False)
+
+
+class ChannelSetting(Base):
+    """Per intake channel: file and/or dispatch automatically (e.g. trusted sensors)."""
+
+    __tablename__ = "channel_settings"
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    auto_file: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    auto_dispatch: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)

@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from cityos.cases import flows, taxonomy
 from cityos.cases import permissions as _permissions  # noqa: F401  (grants cases.* to roles)
-from cityos.cases.models import Case, CaseCategory, CaseEvent
+from cityos.cases.models import Case, CaseCategory, CaseEvent, ChannelSetting, DispatchRule
 from cityos.cases.schemas import CHANNELS, URGENCIES, CaseOut, CategoryOut, ReportIn, TimelineEntry
 from cityos.core import audit, calendar, clock, events
 from cityos.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -225,6 +225,12 @@ def report_case(*, session: Session, actor: Principal, report: ReportIn) -> Case
         payload={"category": cat.code, "channel": report.channel, "region": region},
     )
     events.publish(session, "cases.CaseReported", {"case_id": case.id, "number": case.number})
+    setting = session.get(ChannelSetting, report.channel)
+    if setting is not None and (setting.auto_file or setting.auto_dispatch):
+        out = transition(session=session, actor=_SYSTEM, case_id=case.id, action="file")
+        if setting.auto_dispatch:
+            out = transition(session=session, actor=_SYSTEM, case_id=case.id, action="dispatch")
+        return out
     if report.channel in AUTO_MERGE_CHANNELS:
         dupes = duplicate_candidates(session=session, actor=_SYSTEM, case_id=case.id)
         if dupes:
@@ -327,7 +333,11 @@ def transition(
     data: dict[str, Any] = {}
     now = clock.now()
     if action == "dispatch":
-        dept = identity.get_department(session=session, code=department_code or cat.department_code)
+        dept = identity.get_department(
+            session=session,
+            code=department_code
+            or route(session=session, category_code=case.category_code, region_code=case.region_code),
+        )
         case.department_id = dept.id
         data["department"] = dept.code
     elif action == "return":
@@ -619,3 +629,85 @@ def my_reports(*, session: Session, actor: Principal, limit: int = 100) -> list[
         select(Case).where(Case.reporter_user_id == actor.id).order_by(Case.reported_at.desc()).limit(limit)
     ).all()
     return [_out(session, c) for c in rows]
+
+
+# ---------------------------------------------------------------- routing
+def route(*, session: Session, category_code: str, region_code: str) -> str:
+    """The department a case goes to. 部件 (components): the owner of the object first, then the
+    territory; 事件 (events): the territory first, then the owner; the most specific rule (longest
+    category prefix, then longest region prefix) wins; otherwise the category's default department."""
+    from cityos.identity.schemas import within
+
+    cat = _category(session, category_code)
+    rules = [
+        r
+        for r in session.scalars(select(DispatchRule))
+        if category_code.startswith(r.category_prefix)
+        and (not r.region_prefix or within(region_code, r.region_prefix))
+    ]
+    order = ("owner", "territory") if cat.case_class == "component" else ("territory", "owner")
+    for basis in order:
+        matching = [r for r in rules if r.basis == basis]
+        if matching:
+            best = max(matching, key=lambda r: (len(r.category_prefix), len(r.region_prefix), -r.id))
+            return best.department_code
+    return cat.department_code
+
+
+def add_dispatch_rule(
+    *,
+    session: Session,
+    actor: Principal,
+    category_prefix: str,
+    region_prefix: str,
+    basis: str,
+    department_code: str,
+) -> int:
+    authorize(actor, "cases.taxonomy")
+    if basis not in ("owner", "territory"):
+        raise Invalid("basis must be owner or territory", field="basis", code="bad_basis")
+    identity.get_department(session=session, code=department_code)
+    if region_prefix:
+        identity.get_region(session=session, code=region_prefix)
+    row = DispatchRule(
+        category_prefix=category_prefix,
+        region_prefix=region_prefix,
+        basis=basis,
+        department_code=department_code,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor.actor,
+        action="cases.rule.add",
+        subject_type="dispatch_rule",
+        subject_id=row.id,
+        payload={
+            "category": category_prefix,
+            "region": region_prefix,
+            "basis": basis,
+            "department": department_code,
+        },
+    )
+    return row.id
+
+
+def set_channel(
+    *, session: Session, actor: Principal, channel: str, auto_file: bool, auto_dispatch: bool
+) -> None:
+    """Switch automatic filing and dispatch on or off for an intake channel."""
+    authorize(actor, "cases.taxonomy")
+    if channel not in CHANNELS:
+        raise Invalid("Unknown channel", field="channel", code="unknown_channel")
+    row = session.get(ChannelSetting, channel) or ChannelSetting(channel=channel)
+    row.auto_file, row.auto_dispatch = auto_file or auto_dispatch, auto_dispatch
+    session.add(row)
+    audit.record(
+        session,
+        actor=actor.actor,
+        action="cases.channel",
+        subject_type="channel",
+        subject_id=channel,
+        payload={"auto_file": row.auto_file, "auto_dispatch": auto_dispatch},
+    )

@@ -21,6 +21,22 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
+        "dispatch_rules",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("category_prefix", sa.String(length=8), nullable=False),
+        sa.Column("region_prefix", sa.String(length=14), nullable=False),
+        sa.Column("basis", sa.String(length=10), nullable=False),
+        sa.Column("department_code", sa.String(length=40), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_dispatch_rules")),
+    )
+    op.create_table(
+        "channel_settings",
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("auto_file", sa.Boolean(), nullable=False),
+        sa.Column("auto_dispatch", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("channel", name=op.f("pk_channel_settings")),
+    )
+    op.create_table(
         "case_categories",
         sa.Column("code", sa.String(length=8), nullable=False),
         sa.Column("case_class", sa.String(length=10), nullable=False),
@@ -111,6 +127,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("channel_settings")
+    op.drop_table("dispatch_rules")
     with op.batch_alter_table("case_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_events_case_id"))
 
