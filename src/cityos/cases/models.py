@@ -59,6 +59,9 @@ class Case(Base):
         UTCDateTime(), nullable=True
     )  # this stage's reminder
     duplicate_of: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    satisfaction: Mapped[int | None] = mapped_column(
+        Integer, nullable=True
+    )  # 1–5, the reporter's 回访 answer
     rework_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     return_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     suspended_from: Mapped[str | None] = mapped_column(String(20), nullable=True)

@@ -76,4 +76,5 @@ class CaseOut(BaseModel):
     rework_count: int
     return_count: int
     version: int
+    satisfaction: int | None = None
     light: str | None = None  # green | yellow | red (open cases with a deadline)

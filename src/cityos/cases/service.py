@@ -121,6 +121,7 @@ def _out(session: Session, case: Case) -> CaseOut:
         rework_count=case.rework_count,
         return_count=case.return_count,
         version=case.version,
+        satisfaction=case.satisfaction,
         light=_light(case, clock.now(), session),
     )
 
@@ -711,3 +712,65 @@ def set_channel(
         subject_id=channel,
         payload={"auto_file": row.auto_file, "auto_dispatch": auto_dispatch},
     )
+
+
+# ---------------------------------------------------------------- 回访: the reporter's satisfaction
+def rate_case(*, session: Session, actor: Principal, case_id: int, score: int, note: str = "") -> CaseOut:
+    """After closing, the reporter rates the handling (1–5), or a hotline operator records the answer
+    of the callback. Once per case; a rating of 2 or less reopens nothing but is flagged in evaluation."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound("Case not found", params={"id": case_id})
+    is_reporter = actor.kind == "user" and actor.id is not None and actor.id == case.reporter_user_id
+    if not is_reporter:
+        authorize(actor, "cases.act")
+        if not actor.roles & {"dispatcher", "admin"}:
+            raise Forbidden("Only the reporter or the hotline records the rating", code="not_reporter")
+    if case.state != "closed":
+        raise Conflict("Only a closed case can be rated", code="not_closed")
+    if case.satisfaction is not None:
+        raise Conflict("This case has been rated already", code="already_rated")
+    if not 1 <= score <= 5:
+        raise Invalid("The rating is 1 to 5", field="score", code="bad_score")
+    case.satisfaction = score
+    _timeline(session, case, actor, "rate", case.state, case.state, note.strip()[:500], {"score": score})
+    session.flush()
+    audit.record(
+        session,
+        actor=actor.actor,
+        action="case.rate",
+        subject_type="case",
+        subject_id=case.number,
+        payload={"score": score},
+    )
+    return _out(session, case)
+
+
+def public_view(*, session: Session, number: str) -> tuple[CaseOut, list[TimelineEntry], list[str]]:
+    """What anyone with the case number may see: no reporter, no contact, no people's names, no exact
+    coordinates; the region chain down to the street."""
+    row = session.scalar(select(Case).where(Case.number == number))
+    if row is None:
+        raise NotFound("Case not found", params={"id": number})
+    out = _out(session, row).model_copy(update={"lon": None, "lat": None, "grid_code": None})
+    events_ = [
+        TimelineEntry.model_validate(e).model_copy(
+            update={
+                "actor": "",
+                "data": {},
+                "note": e.note if e.action in ("report_back", "reject", "suspend") else "",
+            }
+        )
+        for e in session.scalars(select(CaseEvent).where(CaseEvent.case_id == row.id).order_by(CaseEvent.id))
+    ]
+    chain = [
+        r.name
+        for r in identity.region_chain(session=session, code=row.region_code)
+        if r.level in ("city", "district", "street")
+    ]
+    return out, events_, chain
+
+
+def reporter_of(*, session: Session, case_id: int) -> int | None:
+    row = session.get(Case, case_id)
+    return row.reporter_user_id if row else None

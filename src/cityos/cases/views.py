@@ -292,9 +292,32 @@ def _case_page(
             "chain": identity.region_chain(session=session, code=case.region_code),
             "error": error,
             "reported": request.query_params.get("reported") == "1",
+            "can_rate": case.state == "closed"
+            and case.satisfaction is None
+            and (
+                p.id == service.reporter_of(session=session, case_id=case_id)
+                or bool(p.roles & {"dispatcher", "admin"})
+            ),
         },
         status_code=status,
     )
+
+
+@router.post("/{case_id}/rate")
+def rate(
+    request: Request,
+    case_id: int,
+    score: int = Form(0),
+    note: str = Form(""),
+    session: Session = Depends(get_session),
+    p: Principal = Depends(RequirePage()),
+) -> Response:
+    try:
+        with session.begin_nested():
+            service.rate_case(session=session, actor=p, case_id=case_id, score=score, note=note)
+    except CityOSError as e:
+        return _case_page(request, session, p, case_id, error=_error(e), status=e.status)
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 
 @router.post("/{case_id}/act")

@@ -82,6 +82,7 @@ def upgrade() -> None:
         sa.Column("escalation_level", sa.Integer(), nullable=False),
         sa.Column("reminded_at", cityos.core.db.UTCDateTime(), nullable=True),
         sa.Column("duplicate_of", sa.Integer(), nullable=True),
+        sa.Column("satisfaction", sa.Integer(), nullable=True),
         sa.Column("rework_count", sa.Integer(), nullable=False),
         sa.Column("return_count", sa.Integer(), nullable=False),
         sa.Column("suspended_from", sa.String(length=20), nullable=True),
