@@ -69,7 +69,10 @@ class Case(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  (SQLAlchemy's optimistic concurrency)
-    __table_args__ = (Index("ix_cases_state_deadline", "state", "deadline"),)
+    __table_args__ = (
+        Index("ix_cases_state_deadline", "state", "deadline"),
+        Index("ix_cases_reported_at", "reported_at"),  # lists are newest first
+    )
 
 
 class CaseEvent(Base):

@@ -217,7 +217,8 @@ def report_case(*, session: Session, actor: Principal, report: ReportIn) -> Case
     case.number = f"{clock.local(now).strftime('%Y%m%d')}{case.id:08d}"
     _timeline(session, case, actor, "report", None, "reported", "", {"channel": report.channel})
     session.flush()
-    audit.record(
+    events.publish(session, "cases.CaseReported", {"case_id": case.id, "number": case.number})
+    audit.record(  # the last write: the audit chain's lock is held only until the commit
         session,
         actor=actor.actor,
         action="case.report",
@@ -225,7 +226,6 @@ def report_case(*, session: Session, actor: Principal, report: ReportIn) -> Case
         subject_id=case.number,
         payload={"category": cat.code, "channel": report.channel, "region": region},
     )
-    events.publish(session, "cases.CaseReported", {"case_id": case.id, "number": case.number})
     setting = session.get(ChannelSetting, report.channel)
     if setting is not None and (setting.auto_file or setting.auto_dispatch):
         out = transition(session=session, actor=_SYSTEM, case_id=case.id, action="file")
@@ -405,7 +405,12 @@ def transition(
         session.flush()
     except StaleDataError:
         raise Conflict("The case was changed by someone else; reload it", code="stale_case") from None
-    audit.record(
+    if dst in ("closed", "rejected", "merged"):
+        name = {"closed": "cases.CaseClosed", "rejected": "cases.CaseRejected", "merged": "cases.CaseMerged"}[
+            dst
+        ]
+        events.publish(session, name, {"case_id": case.id, "number": case.number})
+    audit.record(  # the last write: the audit chain's lock is held only until the commit
         session,
         actor=actor.actor,
         action=f"case.{action}",
@@ -413,11 +418,6 @@ def transition(
         subject_id=case.number,
         payload={"from": src, "to": dst, "reason": reason.strip(), **data},
     )
-    if dst in ("closed", "rejected", "merged"):
-        name = {"closed": "cases.CaseClosed", "rejected": "cases.CaseRejected", "merged": "cases.CaseMerged"}[
-            dst
-        ]
-        events.publish(session, name, {"case_id": case.id, "number": case.number})
     return _out(session, case)
 
 

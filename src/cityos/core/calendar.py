@@ -119,6 +119,7 @@ class WorkingCalendar:
             for a, b in self.periods
         )
         self._years: dict[int, bytearray] = {}
+        self._prefix: dict[int, list[int]] = {}
         self._entered_years = {d.year for d in self.entries}
 
     # ------------------------------------------------------------ days
@@ -225,12 +226,45 @@ class WorkingCalendar:
             return start.astimezone(UTC)
         return datetime.combine(d, self.periods[-1][1], self.tz).astimezone(UTC)
 
+    def _workdays_before(self, d: date) -> int:
+        """Working days from 1 January of d's year up to, not including, d (prefix sums per year)."""
+        sums = self._prefix.get(d.year)
+        if sums is None:
+            table = self._year_table(d.year)
+            sums = [0]
+            for x in table:
+                sums.append(sums[-1] + x)
+            self._prefix[d.year] = sums
+        return sums[d.timetuple().tm_yday - 1]
+
+    def workdays_between(self, d1: date, d2: date) -> int:
+        """Working days in [d1, d2) — O(years), not O(days)."""
+        if d2 <= d1:
+            return 0
+        if d1.year == d2.year:
+            return self._workdays_before(d2) - self._workdays_before(d1)
+        n = (
+            self._workdays_before(date(d1.year, 12, 31))
+            + self.is_workday(date(d1.year, 12, 31))
+            - self._workdays_before(d1)
+        )
+        for y in range(d1.year + 1, d2.year):
+            n += self._workdays_before(date(y, 12, 31)) + self.is_workday(date(y, 12, 31))
+        return n + self._workdays_before(d2)
+
     def working_hours_between(self, a: datetime, b: datetime) -> float:
         if a.tzinfo is None or b.tzinfo is None:
             raise ValueError("working_hours_between needs aware datetimes")
         if b < a:
             return -self.working_hours_between(b, a)
         a, b = a.astimezone(self.tz), b.astimezone(self.tz)
+        if (b.date() - a.date()).days > 2:  # whole days in the middle from the prefix sums
+            first = self.working_hours_between(
+                a, datetime.combine(a.date() + timedelta(days=1), time(0), self.tz)
+            )
+            last = self.working_hours_between(datetime.combine(b.date(), time(0), self.tz), b)
+            middle = self.workdays_between(a.date() + timedelta(days=1), b.date())
+            return first + middle * self.hours_per_day + last
         total = timedelta()
         d = a.date()
         while d <= b.date():

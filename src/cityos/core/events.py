@@ -98,10 +98,17 @@ def load_handlers(modules: list[str]) -> None:
 
 def publish(session: Session, name: str, payload: dict[str, Any]) -> OutboxEvent:
     """Write an event to the outbox in the caller's transaction; it is delivered after commit."""
-    row = OutboxEvent(name=name, payload=payload, created_at=clock.now(), attempts=0)
+    now = clock.now()
+    # Every process loads the same handlers (cityos.registry), so an event nobody subscribes to is
+    # recorded as delivered at once: no extra transactions after commit for it.
+    nobody = not _subscribers.get(name)
+    row = OutboxEvent(
+        name=name, payload=payload, created_at=now, attempts=0, delivered_at=now if nobody else None
+    )
     session.add(row)
     session.flush()
-    session.info.setdefault("cityos_published", []).append(row.id)
+    if not nobody:
+        session.info.setdefault("cityos_published", []).append(row.id)
     return row
 
 

@@ -102,6 +102,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_cases_region_code"), ["region_code"], unique=False)
         batch_op.create_index(batch_op.f("ix_cases_reporter_user_id"), ["reporter_user_id"], unique=False)
         batch_op.create_index("ix_cases_state_deadline", ["state", "deadline"], unique=False)
+        batch_op.create_index("ix_cases_reported_at", ["reported_at"], unique=False)
 
     op.create_table(
         "case_events",

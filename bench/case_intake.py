@@ -1,0 +1,190 @@
+"""Case intake over real HTTP: Open311 POST requests.json per second and p50/p99 latency from
+concurrent clients (locate + duplicate check + routing + timeline + audit included), on SQLite and
+PostgreSQL; then case-list latency with 1,000,000 cases stored.
+
+    .venv/bin/python bench/case_intake.py [--requests 2000] [--concurrency 16] [--rows 1000000]
+
+The server is `cityos serve` (uvicorn, one process) on 127.0.0.1; the clients share the same
+2 cores, so the figures are a floor for a machine with a separate load generator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def setup(env: dict[str, str]) -> str:
+    """Build the small demo city in the given home/database and mint an open311 token."""
+    run = lambda *a: subprocess.run([sys.executable, "-m", "cityos", *a], env=env, capture_output=True,  # noqa: E731
+                                    text=True, check=True)
+    run("demo", "--no-serve")
+    return run("token", "create", "--client", "bench", "--scope", "open311", "--scope", "cases").stdout.split()[-1]
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(p / 100 * len(xs)))]
+
+
+async def post_load(url: str, key: str, n: int, conc: int) -> tuple[float, list[float], int]:
+    from cityos.demo.geometry import generate
+
+    grids = generate("small").grids["features"]
+    rng = random.Random(7)
+    codes = ["E0402", "E0404", "E0102", "C0110", "E0201", "C0306"]
+    lat_ms: list[float] = []
+    errors = 0
+    sem = asyncio.Semaphore(conc)
+
+    async def one(client: httpx.AsyncClient) -> None:
+        nonlocal errors
+        ring = rng.choice(grids)["geometry"]["coordinates"][0]
+        lon = rng.uniform(ring[0][0], ring[2][0])
+        lat = rng.uniform(ring[0][1], ring[2][1])
+        data = {"api_key": key, "service_code": rng.choice(codes), "lat": f"{lat:.6f}", "long": f"{lon:.6f}",
+                "description": "压测上报"}
+        async with sem:
+            t = time.perf_counter()
+            r = await client.post(f"{url}/open311/v2/requests.json", data=data)
+            lat_ms.append((time.perf_counter() - t) * 1000)
+            if r.status_code != 200:
+                errors += 1
+
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=conc)) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(one(client) for _ in range(n)))
+        elapsed = time.perf_counter() - started
+    return n / elapsed, lat_ms, errors
+
+
+async def get_load(url: str, path: str, headers: dict[str, str], n: int, conc: int) -> list[float]:
+    lat_ms: list[float] = []
+    sem = asyncio.Semaphore(conc)
+
+    async def one(client: httpx.AsyncClient) -> None:
+        async with sem:
+            t = time.perf_counter()
+            r = await client.get(url + path, headers=headers)
+            r.raise_for_status()
+            lat_ms.append((time.perf_counter() - t) * 1000)
+
+    async with httpx.AsyncClient(timeout=60) as client:
+        await asyncio.gather(*(one(client) for _ in range(n)))
+    return lat_ms
+
+
+def bulk_cases(db_url: str, rows: int) -> float:
+    """Insert `rows` cases (and no timelines) straight into the table: a stored history to query."""
+    from datetime import UTC, datetime, timedelta
+
+    from cityos.core.db import make_engine
+
+    eng = make_engine(db_url)
+    start = datetime.now(UTC) - timedelta(days=365)
+    states = ["closed"] * 8 + ["handling", "filed", "reported", "handled"]
+    t = time.perf_counter()
+    with eng.begin() as c:
+        grid_codes = [r[0] for r in c.execute(text("SELECT code FROM grids"))]
+        base = c.execute(text("SELECT COALESCE(MAX(id), 0) FROM cases")).scalar() or 0
+        batch = 20_000
+        for off in range(0, rows, batch):
+            params = []
+            for i in range(off, min(rows, off + batch)):
+                g = grid_codes[i % len(grid_codes)]
+                at = (start + timedelta(seconds=i * 31_536_000 // rows)).replace(tzinfo=None)
+                params.append({"number": f"B{base + i + 1:015d}", "cat": "E0402", "ch": "hotline",
+                               "st": states[i % len(states)], "g": g, "at": at})
+            c.execute(text(
+                "INSERT INTO cases (number, category_code, channel, state, urgency, description, address, grid_code,"
+                " region_code, reporter_name, reporter_phone, reported_at, stage_started_at, escalation_level,"
+                " rework_count, return_count, version) VALUES (:number, :cat, :ch, :st, 'normal', '历史案卷', '', :g,"
+                " :g, '', '', :at, :at, 0, 0, 0, 1)"), params)
+    eng.dispose()
+    return time.perf_counter() - t
+
+
+def run_backend(name: str, db_url: str | None, args: argparse.Namespace) -> None:
+    home = Path(tempfile.mkdtemp(prefix=f"cityos-bench-{name}-"))
+    env = {**os.environ, "CITYOS_HOME": str(home)}
+    if db_url:
+        env["CITYOS_DATABASE_URL"] = db_url
+    else:
+        env.pop("CITYOS_DATABASE_URL", None)
+        db_url = f"sqlite:///{home / 'cityos.db'}"
+    key = setup(env)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "cityos.web.main:app", "--port", str(port),
+                               "--log-level", "warning"], env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(url + "/readyz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        asyncio.run(post_load(url, key, 100, args.concurrency))  # warm-up
+        rate, lat, errors = asyncio.run(post_load(url, key, args.requests, args.concurrency))
+        print(f"[{name}] Open311 POST: {rate:,.0f} requests/s, p50 {statistics.median(lat):.1f} ms, "
+              f"p99 {pct(lat, 99):.1f} ms ({args.requests} requests, {args.concurrency} concurrent, {errors} errors)")
+        secs = bulk_cases(db_url, args.rows)
+        print(f"[{name}] stored {args.rows:,} more cases in {secs:.0f} s")
+        h = {"Authorization": f"Bearer {key}"}
+        for path in ["/api/v1/cases?limit=50", "/api/v1/cases?limit=50&state=handling",
+                     "/open311/v2/requests.json?status=open&page_size=50"]:
+            asyncio.run(get_load(url, path, h, 10, 4))
+            lat = asyncio.run(get_load(url, path, h, 200, 4))
+            print(f"[{name}] GET {path}: p50 {statistics.median(lat):.1f} ms, p99 {pct(lat, 99):.1f} ms "
+                  f"(200 requests, 4 concurrent, with {args.rows:,}+ cases)")
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--only", choices=["sqlite", "postgresql"])
+    args = ap.parse_args()
+    if args.only != "postgresql":
+        run_backend("sqlite", None, args)
+    if args.only != "sqlite":
+        from cityos.core.db import make_engine
+
+        name = f"cityos_bench_{uuid.uuid4().hex[:6]}"
+        admin = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            run_backend("postgresql", PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", args)
+        finally:
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+if __name__ == "__main__":
+    main()
