@@ -13,11 +13,24 @@ from cityos.core.errors import Conflict, Forbidden, Invalid
 def closed_case(city, db):  # type: ignore[no-untyped-def]
     with db.transaction() as s:
         service.load_default_taxonomy(session=s, actor=city.as_role("admin"))
-        c = service.report_case(session=s, actor=city.as_role("citizen"), report=ReportIn(
-            category_code="E0402", description="店外经营", lon=118.3515, lat=35.0515, reporter_name="王小明",
-            reporter_phone="13912345678"))
-        for role, action, kw in [("dispatcher", "file", {}), ("dispatcher", "dispatch", {"department_code": "ls-cgj"}),
-                                 ("handler", "accept", {}), ("handler", "report_back", {"reason": "已清理"})]:
+        c = service.report_case(
+            session=s,
+            actor=city.as_role("citizen"),
+            report=ReportIn(
+                category_code="E0402",
+                description="店外经营",
+                lon=118.3515,
+                lat=35.0515,
+                reporter_name="王小明",
+                reporter_phone="13912345678",
+            ),
+        )
+        for role, action, kw in [
+            ("dispatcher", "file", {}),
+            ("dispatcher", "dispatch", {"department_code": "ls-cgj"}),
+            ("handler", "accept", {}),
+            ("handler", "report_back", {"reason": "已清理"}),
+        ]:
             service.transition(session=s, actor=city.as_role(role), case_id=c.id, action=action, **kw)
     return c
 
@@ -27,13 +40,17 @@ def test_reporter_rates_once_after_closing(city, db, closed_case):
         service.rate_case(session=s, actor=city.as_role("citizen"), case_id=closed_case.id, score=5)
     assert e.value.code == "not_closed"
     with db.transaction() as s:
-        service.transition(session=s, actor=city.as_role("inspector"), case_id=closed_case.id, action="verify")
+        service.transition(
+            session=s, actor=city.as_role("inspector"), case_id=closed_case.id, action="verify"
+        )
     with pytest.raises(Forbidden), db.transaction() as s:
         service.rate_case(session=s, actor=city.as_role("handler"), case_id=closed_case.id, score=5)
     with pytest.raises(Invalid), db.transaction() as s:
         service.rate_case(session=s, actor=city.as_role("citizen"), case_id=closed_case.id, score=6)
     with db.transaction() as s:
-        c = service.rate_case(session=s, actor=city.as_role("citizen"), case_id=closed_case.id, score=4, note="很快")
+        c = service.rate_case(
+            session=s, actor=city.as_role("citizen"), case_id=closed_case.id, score=4, note="很快"
+        )
     assert c.satisfaction == 4
     with pytest.raises(Conflict), db.transaction() as s:
         service.rate_case(session=s, actor=city.as_role("dispatcher"), case_id=closed_case.id, score=1)
@@ -50,11 +67,16 @@ def test_public_page_hides_personal_data(city, client, closed_case):
 
 def test_rating_through_the_case_page(city, client, db, closed_case):
     with db.transaction() as s:
-        service.transition(session=s, actor=city.as_role("inspector"), case_id=closed_case.id, action="verify")
+        service.transition(
+            session=s, actor=city.as_role("inspector"), case_id=closed_case.id, action="verify"
+        )
     city.login(client, "citizen")
     page = client.get(f"/cases/{closed_case.id}")
     assert 'data-testid="rate-form"' in page.text
-    r = client.post(f"/cases/{closed_case.id}/rate", data={"csrf_token": city.csrf(client), "score": "5"},
-                    follow_redirects=False)
+    r = client.post(
+        f"/cases/{closed_case.id}/rate",
+        data={"csrf_token": city.csrf(client), "score": "5"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     assert "★★★★★" in client.get(f"/cases/{closed_case.id}").text

@@ -35,14 +35,17 @@ class TransitionIn(BaseModel):
 
 @router.get("/categories", response_model=list[CategoryOut])
 def categories(
-    session: Session = Depends(get_session), _p: Principal = Depends(Require("cases.report"))
+    session: Session = Depends(get_session, scope="function"),
+    _p: Principal = Depends(Require("cases.report")),
 ) -> list[CategoryOut]:
     return service.categories(session=session)
 
 
 @router.post("", response_model=CaseOut, status_code=201)
 def report(
-    body: ReportIn, session: Session = Depends(get_session), p: Principal = Depends(Require("cases.report"))
+    body: ReportIn,
+    session: Session = Depends(get_session, scope="function"),
+    p: Principal = Depends(Require("cases.report")),
 ) -> CaseOut:
     return service.report_case(session=session, actor=p, report=body)
 
@@ -55,7 +58,7 @@ def list_cases(
     region: str | None = None,
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(Require("cases.view")),
 ) -> CasePage:
     items, total = service.list_cases(
@@ -102,7 +105,7 @@ def get_evaluation(
     end: date,
     region: str | None = None,
     department: str | None = None,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(Require("cases.view")),
 ) -> EvaluationOut:
     """综合评价 for the days start..end (inclusive), a region and/or a handling department."""
@@ -124,7 +127,7 @@ def evaluation_xlsx(
     end: date,
     region: str | None = None,
     department: str | None = None,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(Require("cases.view")),
 ) -> Response:
     ev = _evaluation(session, p, start, end, region, department)
@@ -137,14 +140,18 @@ def evaluation_xlsx(
 
 @router.get("/{case_id}", response_model=CaseOut)
 def get_case(
-    case_id: int, session: Session = Depends(get_session), p: Principal = Depends(Require("cases.view"))
+    case_id: int,
+    session: Session = Depends(get_session, scope="function"),
+    p: Principal = Depends(Require("cases.view")),
 ) -> CaseOut:
     return service.get_case(session=session, actor=p, case_id=case_id)
 
 
 @router.get("/{case_id}/timeline", response_model=list[TimelineEntry])
 def timeline(
-    case_id: int, session: Session = Depends(get_session), p: Principal = Depends(Require("cases.view"))
+    case_id: int,
+    session: Session = Depends(get_session, scope="function"),
+    p: Principal = Depends(Require("cases.view")),
 ) -> list[TimelineEntry]:
     return service.timeline(session=session, actor=p, case_id=case_id)
 
@@ -153,7 +160,7 @@ def timeline(
 def transition(
     case_id: int,
     body: TransitionIn,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(Require("cases.act")),
 ) -> CaseOut:
     """One step of the loop. Send the `version` you saw as `expected_version`: if someone else acted

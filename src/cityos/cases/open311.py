@@ -138,7 +138,7 @@ def handle(request: Request, fmt: str, fn: Any) -> Response:
     db = request.app.state.db
     try:
         fmt = _fmt(fmt)
-        with db.transaction() as session:
+        with db.transaction(read_only=request.method == "GET") as session:
             _jurisdiction(request, session)
             return fn(session, fmt)
     except Open311Error as e:

@@ -61,7 +61,7 @@ def case_list(
     category: str = "",
     channel: str = "",
     page: int = 1,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("cases.view")),
 ) -> Response:
     view = view if view in VIEWS else _default_view(p)
@@ -95,7 +95,9 @@ def case_list(
 
 @router.get("/mine")
 def my_reports(
-    request: Request, session: Session = Depends(get_session), p: Principal = Depends(RequirePage())
+    request: Request,
+    session: Session = Depends(get_session, scope="function"),
+    p: Principal = Depends(RequirePage()),
 ) -> Response:
     return render(request, "cases/mine.html", {"items": service.my_reports(session=session, actor=p)})
 
@@ -103,7 +105,7 @@ def my_reports(
 @router.get("/report")
 def report_form(
     request: Request,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("cases.report")),
 ) -> Response:
     return render(
@@ -131,7 +133,7 @@ def report(
     reporter_name: str = Form(""),
     reporter_phone: str = Form(""),
     urgency: str = Form("normal"),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("cases.report")),
 ) -> Response:
     default_channel = (
@@ -198,7 +200,7 @@ def evaluation_page(
     start: str = "",
     end: str = "",
     region: str = "",
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("cases.view")),
 ) -> Response:
     today = datetime.now(TZ).date()
@@ -259,7 +261,7 @@ def evaluation_page(
 def case_page(
     request: Request,
     case_id: int,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage()),
 ) -> Response:
     return _case_page(request, session, p, case_id)
@@ -309,7 +311,7 @@ def rate(
     case_id: int,
     score: int = Form(0),
     note: str = Form(""),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage()),
 ) -> Response:
     try:
@@ -330,7 +332,7 @@ def act(
     department_code: str = Form(""),
     into_case_id: str = Form(""),
     hours: str = Form(""),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("cases.act")),
 ) -> Response:
     try:

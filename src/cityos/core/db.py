@@ -72,7 +72,10 @@ def make_engine(url: str, **kw: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writers take the write lock up front (no read-then-write races); read-only units of
+            # work begin deferred, so WAL lets any number of them run beside the writer.
+            read_only = conn.get_execution_options().get("cityos_read_only", False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     kw.setdefault("pool_pre_ping", True)
@@ -91,17 +94,20 @@ class Database:
         if savepoints:
             opts["join_transaction_mode"] = "create_savepoint"
         self.sessionmaker: Callable[[], Session] = sessionmaker(bind=bind, **opts)
+        read_bind = bind.execution_options(cityos_read_only=True) if isinstance(bind, Engine) else bind
+        self.read_sessionmaker: Callable[[], Session] = sessionmaker(bind=read_bind, **opts)
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     @contextmanager
-    def transaction(self, *, deliver_events: bool = True) -> Iterator[Session]:
-        """One unit of work: commit on success, then deliver the events it published."""
+    def transaction(self, *, deliver_events: bool = True, read_only: bool = False) -> Iterator[Session]:
+        """One unit of work: commit on success, then deliver the events it published. `read_only`
+        units (GET requests) do not take SQLite's write lock; they must not write."""
         from cityos.core import events
 
-        session = self.sessionmaker()
+        session = (self.read_sessionmaker if read_only else self.sessionmaker)()
         try:
             yield session
             session.commit()
@@ -116,7 +122,7 @@ class Database:
 
     @contextmanager
     def reader(self) -> Iterator[Session]:
-        session = self.sessionmaker()
+        session = self.read_sessionmaker()
         try:
             yield session
         finally:

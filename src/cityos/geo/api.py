@@ -21,7 +21,7 @@ def locate(
     lon: float,
     lat: float,
     crs: str = "wgs84",
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _p: Principal = Depends(Require("geo.view")),
 ) -> Location | None:
     """The unit grid containing a point and its region chain (null outside every grid).
@@ -35,7 +35,7 @@ def nearby(
     lat: float,
     radius_m: float = Query(200, ge=0, le=50_000),
     crs: str = "wgs84",
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _p: Principal = Depends(Require("geo.view")),
 ) -> list[GridHit]:
     return service.nearby(session=session, lon=lon, lat=lat, radius_m=radius_m, crs=crs)
@@ -46,7 +46,7 @@ def grids_geojson(
     level: str = "district",
     under: str | None = None,
     crs: str = "wgs84",
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _p: Principal = Depends(Require("geo.view")),
 ) -> JSONResponse:
     """Outlines at `level` (district, street, community, grid) under a region code; districts,
@@ -62,7 +62,7 @@ def import_grids(
     feature_collection: dict[str, Any] = Body(...),
     crs: str = "wgs84",
     replace: bool = False,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(Require("geo.import")),
 ) -> ImportReport:
     """Import unit grids from a GeoJSON FeatureCollection (properties: code, name, grid_worker).

@@ -19,7 +19,9 @@ NAV = [NavItem("Grid map", "/geo/map", perm="geo.view", order=10)]
 
 @router.get("/geo/map")
 def grid_map(
-    request: Request, session: Session = Depends(get_session), p: Principal = Depends(RequirePage("geo.view"))
+    request: Request,
+    session: Session = Depends(get_session, scope="function"),
+    p: Principal = Depends(RequirePage("geo.view")),
 ) -> Response:
     city = identity.city(session=session)
     return render(request, "geo/map.html", {"city": city, "grids": service.grid_count(session=session)})

@@ -60,7 +60,7 @@ def me(p: Principal = Depends(authenticated)) -> MeOut:
 @router.get("/regions", response_model=list[RegionOut])
 def regions(
     parent: str | None = None,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _p: Principal = Depends(Require("geo.view")),
 ) -> list[RegionOut]:
     """Children of `parent` (the city when omitted)."""
@@ -69,7 +69,9 @@ def regions(
 
 @router.get("/regions/{code}/chain", response_model=list[RegionOut])
 def region_chain(
-    code: str, session: Session = Depends(get_session), _p: Principal = Depends(Require("geo.view"))
+    code: str,
+    session: Session = Depends(get_session, scope="function"),
+    _p: Principal = Depends(Require("geo.view")),
 ) -> list[RegionOut]:
     service.get_region(session=session, code=code)
     return service.region_chain(session=session, code=code)
@@ -77,14 +79,16 @@ def region_chain(
 
 @router.post("/regions", response_model=RegionOut, status_code=201)
 def add_region(
-    body: RegionIn, session: Session = Depends(get_session), p: Principal = Depends(Require("admin.regions"))
+    body: RegionIn,
+    session: Session = Depends(get_session, scope="function"),
+    p: Principal = Depends(Require("admin.regions")),
 ) -> RegionOut:
     return service.add_region(session=session, actor=p, region=body)
 
 
 @router.get("/departments", response_model=list[DepartmentOut])
 def departments(
-    session: Session = Depends(get_session), _p: Principal = Depends(authenticated)
+    session: Session = Depends(get_session, scope="function"), _p: Principal = Depends(authenticated)
 ) -> list[DepartmentOut]:
     return service.departments(session=session)
 
@@ -92,7 +96,7 @@ def departments(
 @router.post("/departments", response_model=DepartmentOut, status_code=201)
 def add_department(
     body: DepartmentIn,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(Require("admin.departments")),
 ) -> DepartmentOut:
     return service.add_department(session=session, actor=p, department=body)
@@ -105,7 +109,7 @@ def users(
     region: str | None = None,
     limit: int = 200,
     offset: int = 0,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _p: Principal = Depends(Require("admin.users")),
 ) -> list[UserOut]:
     dept_id = service.get_department(session=session, code=department).id if department else None
@@ -121,7 +125,9 @@ def users(
 
 @router.post("/users", response_model=UserOut, status_code=201)
 def add_user(
-    body: UserIn, session: Session = Depends(get_session), p: Principal = Depends(Require("admin.users"))
+    body: UserIn,
+    session: Session = Depends(get_session, scope="function"),
+    p: Principal = Depends(Require("admin.users")),
 ) -> UserOut:
     return service.add_user(session=session, actor=p, user=body)
 
@@ -130,7 +136,7 @@ def add_user(
 def set_roles(
     username: str,
     body: RolesIn,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(Require("admin.users")),
 ) -> UserOut:
     return service.set_roles(session=session, actor=p, username=username, roles=body.roles)
@@ -138,14 +144,17 @@ def set_roles(
 
 @router.get("/tokens", response_model=list[TokenOut])
 def tokens(
-    session: Session = Depends(get_session), _p: Principal = Depends(Require("admin.tokens"))
+    session: Session = Depends(get_session, scope="function"),
+    _p: Principal = Depends(Require("admin.tokens")),
 ) -> list[TokenOut]:
     return service.tokens(session=session)
 
 
 @router.post("/tokens", response_model=NewToken, status_code=201)
 def create_token(
-    body: TokenIn, session: Session = Depends(get_session), p: Principal = Depends(Require("admin.tokens"))
+    body: TokenIn,
+    session: Session = Depends(get_session, scope="function"),
+    p: Principal = Depends(Require("admin.tokens")),
 ) -> NewToken:
     """The token is in the answer once; only its hash is kept."""
     return service.create_token(
@@ -160,6 +169,8 @@ def create_token(
 
 @router.delete("/tokens/{prefix}", response_model=TokenOut)
 def revoke_token(
-    prefix: str, session: Session = Depends(get_session), p: Principal = Depends(Require("admin.tokens"))
+    prefix: str,
+    session: Session = Depends(get_session, scope="function"),
+    p: Principal = Depends(Require("admin.tokens")),
 ) -> TokenOut:
     return service.revoke_token(session=session, actor=p, prefix=prefix)

@@ -585,18 +585,8 @@ def verify_token(*, session: Session, token: str, record_use: bool = True) -> Pr
         return None
     if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
         return None
-    if record_use and (row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1)):
-        # Coarse on purpose: a busy client writes (and joins the audit chain) once a minute, not on
-        # every call; modules audit their own data calls in full.
-        row.last_used_at = now
-        audit.record(
-            session,
-            actor=f"token:{row.client}",
-            action="token.use",
-            subject_type="token",
-            subject_id=row.prefix,
-            payload={"scopes": list(row.scopes)},
-        )
+    if record_use:
+        _record_use(session, row, now)
     dept = session.get(Department, row.department_id) if row.department_id else None
     return Principal(
         kind="token",
@@ -609,6 +599,39 @@ def verify_token(*, session: Session, token: str, record_use: bool = True) -> Pr
         department_name=dept.name if dept else None,
         region_code=dept.region_code if dept else None,
     )
+
+
+def token_use_due(*, session: Session, token: str) -> bool:
+    row = session.scalar(
+        select(ApiToken).where(ApiToken.prefix == token[len(TOKEN_PREFIX) :].split("_", 1)[0])
+    )
+    return row is not None and (
+        row.last_used_at is None or clock.now() - row.last_used_at > timedelta(minutes=1)
+    )
+
+
+def record_token_use(*, session: Session, token: str) -> None:
+    """For read-only requests: record the token's use in a separate, short unit of work."""
+    row = session.scalar(
+        select(ApiToken).where(ApiToken.prefix == token[len(TOKEN_PREFIX) :].split("_", 1)[0])
+    )
+    if row is not None:
+        _record_use(session, row, clock.now())
+
+
+def _record_use(session: Session, row: ApiToken, now: datetime) -> None:
+    # Coarse on purpose: a busy client writes (and joins the audit chain) once a minute, not on
+    # every call; modules audit their own data calls in full.
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+        row.last_used_at = now
+        audit.record(
+            session,
+            actor=f"token:{row.client}",
+            action="token.use",
+            subject_type="token",
+            subject_id=row.prefix,
+            payload={"scopes": list(row.scopes)},
+        )
 
 
 def revoke_token(*, session: Session, actor: Principal, prefix: str) -> TokenOut:

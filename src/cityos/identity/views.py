@@ -54,7 +54,7 @@ def admin_home(request: Request, p: Principal = Depends(RequirePage("admin.depar
 @router.get("/regions")
 def regions_page(
     request: Request,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("admin.departments")),
 ) -> Response:
     return _page(
@@ -72,7 +72,7 @@ def regions_page(
 def region_children(
     request: Request,
     code: str,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("admin.departments")),
 ) -> Response:
     """HTMX partial: the children of one region, loaded when its node is opened."""
@@ -88,7 +88,7 @@ def add_region(
     name: str = Form(""),
     level: str = Form(""),
     parent_code: str = Form(""),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("admin.regions")),
 ) -> Response:
     def go() -> Any:
@@ -129,7 +129,7 @@ def add_region(
 @router.get("/departments")
 def departments_page(
     request: Request,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("admin.departments")),
 ) -> Response:
     return _page(
@@ -151,7 +151,7 @@ def add_department(
     name: str = Form(""),
     kind: str = Form("bureau"),
     region_code: str = Form(""),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("admin.departments")),
 ) -> Response:
     def go() -> Any:
@@ -191,7 +191,7 @@ def users_page(
     department: str = "",
     region: str = "",
     page: int = 1,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("admin.users")),
 ) -> Response:
     dept_id = None
@@ -231,7 +231,7 @@ def add_user(
     role: str = Form(""),
     department_code: str = Form(""),
     region_code: str = Form(""),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("admin.users")),
 ) -> Response:
     err: str | None = None
@@ -285,7 +285,7 @@ def set_roles(
     request: Request,
     username: str,
     roles: list[str] = Form(default=[]),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("admin.users")),
 ) -> Response:
     _r, err = _attempt(
@@ -301,7 +301,7 @@ def set_active(
     request: Request,
     username: str,
     active: str = Form("0"),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("admin.users")),
 ) -> Response:
     _attempt(
@@ -314,7 +314,7 @@ def set_active(
 @router.get("/tokens")
 def tokens_page(
     request: Request,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("admin.tokens")),
 ) -> Response:
     return _page(
@@ -332,7 +332,7 @@ def create_token(
     scopes: str = Form(""),
     department_code: str = Form(""),
     days: int = Form(365),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("admin.tokens")),
 ) -> Response:
     scope_list = [s for s in scopes.replace(",", " ").split() if s]
@@ -366,7 +366,7 @@ def create_token(
 def revoke_token(
     request: Request,
     prefix: str,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("admin.tokens")),
 ) -> Response:
     _attempt(session, lambda: service.revoke_token(session=session, actor=p, prefix=prefix))
@@ -378,7 +378,7 @@ def revoke_token(
 def calendar_page(
     request: Request,
     year: int | None = None,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("admin.calendar")),
 ) -> Response:
     y = year or date.today().year + 1
@@ -391,7 +391,7 @@ def enter_calendar(
     request: Request,
     year: int = Form(...),
     schedule: str = Form(""),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("admin.calendar")),
 ) -> Response:
     authorize(p, "admin.calendar")

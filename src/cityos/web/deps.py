@@ -33,21 +33,29 @@ def get_database(request: Request) -> Database:
 
 def get_session(request: Request) -> Iterator[Session]:
     """One unit of work per request: commit once when the route succeeds, roll back otherwise."""
-    with get_database(request).transaction() as session:
+    read_only = request.method in SAFE_METHODS
+    with get_database(request).transaction(read_only=read_only) as session:
         request.state.session = session
         yield session
 
 
-def current_principal(request: Request, session: Session = Depends(get_session)) -> Principal:
+def current_principal(
+    request: Request, session: Session = Depends(get_session, scope="function")
+) -> Principal:
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
     principal = ANONYMOUS
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        p = identity.verify_token(session=session, token=auth[7:].strip())
+        bearer = auth[7:].strip()
+        read_only = request.method in SAFE_METHODS
+        p = identity.verify_token(session=session, token=bearer, record_use=not read_only)
         if p is None:
             raise Unauthorized("Invalid, expired or revoked API token", code="invalid_token")
+        if read_only and identity.token_use_due(session=session, token=bearer):
+            with get_database(request).transaction() as writer:
+                identity.record_token_use(session=writer, token=bearer)
         principal = p
     else:
         token = request.cookies.get(SESSION_COOKIE)

@@ -87,7 +87,7 @@ def login(
 @router.post("/logout")
 def logout(
     request: Request,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     principal: Principal = Depends(current_principal),
 ) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
