@@ -80,3 +80,44 @@ def test_rating_through_the_case_page(city, client, db, closed_case):
     )
     assert r.status_code == 303
     assert "★★★★★" in client.get(f"/cases/{closed_case.id}").text
+
+
+def test_report_page_names_bad_input_and_keeps_the_form(city, client, db):
+    with db.transaction() as s:
+        service.load_default_taxonomy(session=s, actor=city.as_role("admin"))
+    city.login(client, "citizen")
+    csrf = city.csrf(client)
+    r = client.post(
+        "/cases/report",
+        data={
+            "csrf_token": csrf,
+            "category_code": "E0402",
+            "description": "占道",
+            "lon": "东经118度",
+            "lat": "35.05",
+        },
+    )
+    assert r.status_code == 422 and "经纬度必须是数字" in r.text and "占道" in r.text
+    r = client.post(
+        "/cases/report",
+        data={
+            "csrf_token": csrf,
+            "category_code": "E0402",
+            "description": "占道",
+            "lon": "100.0",
+            "lat": "30.0",
+        },
+    )
+    assert r.status_code == 422 and "该位置不在本市网格范围内" in r.text
+    r = client.post(
+        "/cases/report",
+        data={
+            "csrf_token": csrf,
+            "category_code": "E0402",
+            "description": "占道",
+            "lon": "118.3515",
+            "lat": "35.0515",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and "reported=1" in r.headers["location"]

@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 from cityos.cases import evaluation, flows, service
 from cityos.cases.schemas import ReportIn
 from cityos.core import i18n
-from cityos.core.errors import CityOSError
 from cityos.identity import service as identity
 from cityos.identity.permissions import CITYWIDE_ROLES, has, region_in_scope
 from cityos.identity.schemas import Principal
 from cityos.web.deps import RequirePage, get_session
+from cityos.web.forms import attempt
 from cityos.web.templating import NavItem, render
 
 router = APIRouter(prefix="/cases", include_in_schema=False)
@@ -49,8 +49,12 @@ def _default_view(p: Principal) -> str:
     return "open"
 
 
-def _error(e: CityOSError) -> str:
-    return e.text(i18n.current_locale.get())
+def _numbers(*values: str) -> bool:
+    try:
+        [float(v) for v in values if v.strip()]
+    except ValueError:
+        return False
+    return True
 
 
 @router.get("")
@@ -155,31 +159,32 @@ def report(
         "reporter_name": reporter_name,
         "reporter_phone": reporter_phone,
     }
+    msg: str | None = None
     try:
-        with session.begin_nested():
-            c = service.report_case(
-                session=session,
-                actor=p,
-                report=ReportIn(
-                    category_code=category_code,
-                    description=description or " ",
-                    channel=channel or default_channel,
-                    urgency=urgency if urgency in ("normal", "urgent") else "normal",
-                    lon=float(lon) if lon.strip() else None,
-                    lat=float(lat) if lat.strip() else None,
-                    crs=crs,
-                    address=address[:200],
-                    region_code=region_code.strip() or None,
-                    reporter_name=reporter_name[:60],
-                    reporter_phone=reporter_phone[:20],
-                ),
-            )
-    except (CityOSError, ValueError) as e:
-        msg = (
-            _error(e)
-            if isinstance(e, CityOSError)
-            else i18n.gettext("Longitude and latitude must be numbers")
+        report = ReportIn(
+            category_code=category_code,
+            description=description or " ",
+            channel=channel or default_channel,
+            urgency=urgency if urgency in ("normal", "urgent") else "normal",
+            lon=float(lon) if lon.strip() else None,
+            lat=float(lat) if lat.strip() else None,
+            crs=crs,
+            address=address[:200],
+            region_code=region_code.strip() or None,
+            reporter_name=reporter_name[:60],
+            reporter_phone=reporter_phone[:20],
         )
+    except ValueError:  # a number that is not one, or a field pydantic refuses
+        msg = (
+            i18n.gettext("Longitude and latitude must be numbers")
+            if (lon + lat).strip() and not _numbers(lon, lat)
+            else i18n.gettext("The request has invalid fields")
+        )
+    else:
+        c, msg, _status = attempt(
+            session, lambda: service.report_case(session=session, actor=p, report=report)
+        )
+    if msg:
         return render(
             request,
             "cases/report.html",
@@ -314,11 +319,11 @@ def rate(
     session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage()),
 ) -> Response:
-    try:
-        with session.begin_nested():
-            service.rate_case(session=session, actor=p, case_id=case_id, score=score, note=note)
-    except CityOSError as e:
-        return _case_page(request, session, p, case_id, error=_error(e), status=e.status)
+    _r, err, status = attempt(
+        session, lambda: service.rate_case(session=session, actor=p, case_id=case_id, score=score, note=note)
+    )
+    if err:
+        return _case_page(request, session, p, case_id, error=err, status=status)
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 
@@ -336,22 +341,25 @@ def act(
     p: Principal = Depends(RequirePage("cases.act")),
 ) -> Response:
     try:
-        with session.begin_nested():
-            service.transition(
-                session=session,
-                actor=p,
-                case_id=case_id,
-                action=action,
-                reason=reason,
-                expected_version=expected_version or None,
-                department_code=department_code or None,
-                into_case_id=int(into_case_id) if into_case_id.isdigit() else None,
-                hours=float(hours) if hours.strip() else None,
-            )
-    except CityOSError as e:
-        return _case_page(request, session, p, case_id, error=_error(e), status=e.status)
+        extra = float(hours) if hours.strip() else None
     except ValueError:
         return _case_page(
             request, session, p, case_id, error=i18n.gettext("Hours must be a number"), status=422
         )
+    _r, err, status = attempt(
+        session,
+        lambda: service.transition(
+            session=session,
+            actor=p,
+            case_id=case_id,
+            action=action,
+            reason=reason,
+            expected_version=expected_version or None,
+            department_code=department_code or None,
+            into_case_id=int(into_case_id) if into_case_id.isdigit() else None,
+            hours=extra,
+        ),
+    )
+    if err:
+        return _case_page(request, session, p, case_id, error=err, status=status)
     return RedirectResponse(f"/cases/{case_id}", status_code=303)

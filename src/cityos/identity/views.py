@@ -13,11 +13,11 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from cityos.core import calendar, i18n
-from cityos.core.errors import CityOSError
 from cityos.identity import service
 from cityos.identity.permissions import authorize, has
 from cityos.identity.schemas import ROLES, DepartmentIn, Principal, RegionIn, UserIn
 from cityos.web.deps import RequirePage, get_session
+from cityos.web.forms import attempt
 from cityos.web.templating import NavItem, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -37,12 +37,8 @@ def _page(request: Request, p: Principal, template: str, ctx: dict[str, Any], st
 
 
 def _attempt(session: Session, fn: Callable[[], Any]) -> tuple[Any, str | None]:
-    """Run one service call in a savepoint; return (result, translated error)."""
-    try:
-        with session.begin_nested():
-            return fn(), None
-    except CityOSError as e:
-        return None, e.text(i18n.current_locale.get())
+    result, err, _status = attempt(session, fn)
+    return result, err
 
 
 @router.get("")
