@@ -79,3 +79,21 @@ def builder_districts():  # type: ignore[no-untyped-def]
     from cityos.demo.geometry import DISTRICTS
 
     return DISTRICTS
+
+
+def test_keep_serves_the_existing_city_instead_of_rebuilding(tmp_path):
+    use_settings(load_settings({"CITYOS_HOME": str(tmp_path / "k")}))
+    try:
+        first = builder.build(scale="small")
+        with first.db.reader() as s:
+            users = s.scalar(select(func.count()).select_from(User))
+        first.db.engine.dispose()
+        use_db(None)
+        kept = builder.build(scale="small", fresh=False)
+        with kept.db.reader() as s:
+            assert s.scalar(select(func.count()).select_from(User)) == users
+        assert kept.notes and "kept the existing demo city" in kept.notes[0]
+        kept.db.engine.dispose()
+    finally:
+        use_db(None)
+        use_settings(None)

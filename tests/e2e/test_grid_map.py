@@ -12,8 +12,26 @@ def _wait_for_level(page, level: str) -> int:  # type: ignore[no-untyped-def]
     return int(page.get_attribute("#gridmap", "data-regions"))
 
 
-def _click_region(page, code: str) -> None:  # type: ignore[no-untyped-def]
-    """Click the centre of a region's shape as ECharts drew it."""
+def _codes(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return page.evaluate(
+        """() => {
+            const chart = echarts.getInstanceByDom(document.getElementById('gridmap'));
+            const fc = echarts.getMap(chart.getOption().series[0].map).geoJSON;
+            return fc.features.map(f => f.properties.code);
+        }"""
+    )
+
+
+def _hover_region(page, code: str) -> str:  # type: ignore[no-untyped-def]
+    """Hover the centre of a region and return the tooltip's text."""
+    _click_region(page, code, click=False)
+    tip = page.locator(f"#gridmap div:has-text('代码: {code}')").last
+    tip.wait_for(state="visible")
+    return tip.inner_text()
+
+
+def _click_region(page, code: str, click: bool = True) -> None:  # type: ignore[no-untyped-def]
+    """Click (or hover) the centre of a region's shape as ECharts drew it."""
     xy = page.evaluate(
         """(code) => {
             const chart = echarts.getInstanceByDom(document.getElementById('gridmap'));
@@ -29,20 +47,31 @@ def _click_region(page, code: str) -> None:  # type: ignore[no-untyped-def]
         code,
     )
     box = page.locator("#gridmap").bounding_box()
-    page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
+    if click:
+        page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
+    else:
+        page.mouse.move(box["x"] + xy[0], box["y"] + xy[1])
 
 
 def test_admin_opens_the_grid_map_and_drills_into_a_district(page, live_city):
     login(page, live_city, "admin")
     page.click("text=网格地图")
     assert _wait_for_level(page, "district") == 3
-    # hover shows the code
+    assert "371302" in _hover_region(page, "371302")  # hover shows the code
     _click_region(page, "371302")
     streets = _wait_for_level(page, "street")
     assert streets >= 2
     crumbs = page.text_content("[data-testid=crumbs]")
     assert "临沂市" in crumbs and "兰山区" in crumbs
     screenshot(page, "grid-map-district")
+    # down to the unit grids: hovering one shows its code and its grid worker
+    _click_region(page, _codes(page)[0])
+    _wait_for_level(page, "community")
+    _click_region(page, _codes(page)[0])
+    _wait_for_level(page, "grid")
+    grid = _codes(page)[0]
+    tip = _hover_region(page, grid)
+    assert grid in tip and "网格员" in tip and "未配置" not in tip
     # back up through the breadcrumb
     page.click("[data-testid=crumbs] a[data-depth='0']")
     assert _wait_for_level(page, "district") == 3

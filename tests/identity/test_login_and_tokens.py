@@ -89,7 +89,9 @@ def test_only_admins_mint_tokens(city, db):
 
 
 def test_bad_bearer_token_is_401_json(city, client):
-    r = client.get("/healthz")
-    assert r.status_code == 200
-    r = client.get("/api/docs")
-    assert r.status_code == 200
+    r = client.get("/api/v1/identity/me", headers={"Authorization": "Bearer cos_deadbeef_not-the-secret"})
+    assert r.status_code == 401
+    body = r.json()["error"]
+    assert body["code"] == "invalid_token" and body["message"]["zh-CN"] == "API 令牌无效、已过期或已吊销"
+    r = client.get("/api/v1/identity/me")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "login_required"

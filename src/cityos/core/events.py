@@ -14,12 +14,11 @@ Each handler runs in its own transaction and its success is recorded in `event_d
 (event id, handler name) in that same transaction, so a handler runs at most once to success per
 event even when `cityos worker` redelivers what a crash left undelivered. Handlers still keep
 their own effects idempotent (an event may be redelivered after a handler failed halfway).
-Subscribers live in each module's `handlers.py`; `load_handlers()` imports them.
+Subscribers live in each module's `handlers.py`; `cityos.registry.load_handlers()` imports them.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -67,7 +66,6 @@ class Event:
 
 Handler = Callable[[Session, Event], None]
 _subscribers: dict[str, list[Handler]] = defaultdict(list)
-HANDLER_MODULES: list[str] = []  # modules register "cityos.<module>.handlers" here via load_handlers
 
 
 def subscriber(name: str) -> Callable[[Handler], Handler]:
@@ -85,15 +83,6 @@ def subscribers(name: str) -> list[Handler]:
 
 def handler_name(fn: Handler) -> str:
     return f"{fn.__module__}.{fn.__qualname__}"
-
-
-def load_handlers(modules: list[str]) -> None:
-    for m in modules:
-        try:
-            importlib.import_module(m)
-        except ModuleNotFoundError as e:
-            if e.name != m:
-                raise
 
 
 def publish(session: Session, name: str, payload: dict[str, Any]) -> OutboxEvent:

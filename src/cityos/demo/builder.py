@@ -109,6 +109,12 @@ def build(
         now=demo_now,
         system=system,
     )
+    if not fresh:
+        with db.reader() as s_:
+            existing = identity.city(session=s_)
+        if existing is not None:  # --keep: serve the city that is there, build nothing
+            ctx.notes.append(f"kept the existing demo city {existing.name} in {settings.home}")
+            return ctx
     geo_data = generate(scale, seed=SEED)
     with Progress(
         TextColumn("[bold]{task.description}"),

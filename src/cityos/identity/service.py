@@ -666,7 +666,3 @@ def token_used(*, session: Session, principal: Principal, action: str, subject: 
     audit.record(
         session, actor=principal.actor, action=f"token.use:{action}", subject_type="token", subject_id=subject
     )
-
-
-def now_utc() -> datetime:
-    return clock.now()
