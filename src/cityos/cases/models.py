@@ -113,3 +113,32 @@ class ChannelSetting(Base):
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     auto_file: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     auto_dispatch: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class CaseAttachment(Base):
+    """A photo or file of a case: before (the report), after (the report-back) or other.
+
+    The bytes live content-addressed under CITYOS_HOME/files (`sha256`), stored as uploaded (staff
+    may need the GPS as evidence); photos also get a rendition without any EXIF (`public_sha256`)
+    which is all the public pages and Open311 ever serve. A link (Open311 `media_url`) has `url` and
+    no bytes.
+    """
+
+    __tablename__ = "case_attachments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    stage: Mapped[str] = mapped_column(String(10), nullable=False)  # before | after | other
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)  # None: a link
+    public_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)  # stripped photo
+    url: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    media_type: Mapped[str] = mapped_column(String(60), nullable=False, default="")
+    size: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    filename: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    has_location: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    uploaded_by: Mapped[str] = mapped_column(String(120), nullable=False)  # actor label
+    uploaded_by_user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
