@@ -11,12 +11,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from cityos.cases import evaluation, service
+from cityos.cases.admin_views import api_router as consoles_api
 from cityos.cases.schemas import CaseOut, CategoryOut, ReportIn, TimelineEntry
 from cityos.identity import service as identity
 from cityos.identity.schemas import Principal
 from cityos.web.deps import Require, get_session
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+router.include_router(consoles_api)  # the map's points, nearby open cases: before /{case_id}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

@@ -13,6 +13,8 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from cityos.cases import evaluation, flows, service
+from cityos.cases.admin_views import NAV as CONSOLES_NAV
+from cityos.cases.admin_views import router as consoles_router
 from cityos.cases.schemas import ReportIn
 from cityos.core import i18n
 from cityos.identity import service as identity
@@ -23,12 +25,14 @@ from cityos.web.forms import attempt
 from cityos.web.templating import NavItem, render
 
 router = APIRouter(prefix="/cases", include_in_schema=False)
+router.include_router(consoles_router)  # hotline, map, taxonomy admin: before /cases/{case_id}
 NAV = [
     NavItem("Cases", "/cases", perm="cases.view", order=20),
     NavItem("Report a problem", "/cases/report", perm="cases.report", order=21),
     NavItem("My reports", "/cases/mine", perm="cases.report", order=22),
     NavItem("Evaluation", "/cases/evaluation", perm="cases.view", order=23),
 ]
+NAV.extend(CONSOLES_NAV)
 TZ = ZoneInfo("Asia/Shanghai")
 VIEWS = {  # which list a role sees first, and the states it shows
     "queue": ("reported", "filed"),

@@ -1,0 +1,771 @@
+"""Editing the taxonomy (小类) and the dispatch rules: one item at a time from the admin pages, or the
+whole set as an Excel workbook (export, edit in Excel, import back).
+
+One validation path serves the form and the workbook: `_check_category` and `_check_rule` return
+every problem with its column, so a form names the field and an import names the row and column.
+An import is all or nothing: every row is checked before anything is written, and a bad row
+rejects the whole workbook (`WorkbookRejected`, 422, one line per problem in Chinese and English).
+Every change appends an audit record (subject `case_category` / `dispatch_rule`); nothing here
+commits.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cityos.cases import service, taxonomy
+from cityos.cases.models import CaseCategory, DispatchRule
+from cityos.core import audit, i18n
+from cityos.core.errors import Invalid, NotFound
+from cityos.identity import service as identity
+from cityos.identity.permissions import authorize
+from cityos.identity.schemas import Principal
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CATEGORY_SHEET = "categories"
+RULE_SHEET = "dispatch_rules"
+# The workbook's columns, in order. The header row holds these keys; the README sheet explains them.
+CATEGORY_COLUMNS = (
+    "code",
+    "case_class",
+    "major_name",
+    "name",
+    "filing_condition",
+    "closing_condition",
+    "file_hours",
+    "dispatch_hours",
+    "handle_hours_urgent",
+    "handle_hours_normal",
+    "verify_hours",
+    "department_code",
+    "duplicate_radius_m",
+    "duplicate_window_h",
+    "active",
+)
+RULE_COLUMNS = ("id", "category_prefix", "region_prefix", "basis", "department_code")
+HOUR_FIELDS = ("file_hours", "dispatch_hours", "handle_hours_urgent", "handle_hours_normal", "verify_hours")
+MAX_HOURS = 8760.0  # a year: anything longer is a typing error
+MAX_RADIUS_M = 5000.0
+CODE_RE = re.compile(r"^[CE]\d{4}$")
+PREFIX_RE = re.compile(r"^([CE](\d{2}){0,2})?$")
+SHEET_HELP = {  # the README sheet: English msgids, translated through the catalogs
+    CATEGORY_SHEET: "xlsx-help:categories",
+    RULE_SHEET: "xlsx-help:dispatch_rules",
+}
+
+
+def column_label(column: str, locale: str | None = None) -> str:
+    """A column's name for people (msgid `column:<key>`)."""
+    return i18n.gettext(f"column:{column}", locale)
+
+
+# ---------------------------------------------------------------- DTOs
+class CategoryDetail(BaseModel):
+    """A 小类 with everything an admin edits."""
+
+    model_config = ConfigDict(from_attributes=True)
+    code: str
+    case_class: str
+    major_name: str
+    name: str
+    filing_condition: str
+    closing_condition: str
+    file_hours: float
+    dispatch_hours: float
+    handle_hours_urgent: float
+    handle_hours_normal: float
+    verify_hours: float
+    department_code: str
+    duplicate_radius_m: float
+    duplicate_window_h: float
+    active: bool
+
+
+class CategoryEdit(BaseModel):
+    """What the edit page and a workbook row may change (the code and its class stay)."""
+
+    major_name: str
+    name: str
+    filing_condition: str = ""
+    closing_condition: str = ""
+    file_hours: float
+    dispatch_hours: float
+    handle_hours_urgent: float
+    handle_hours_normal: float
+    verify_hours: float
+    department_code: str
+    duplicate_radius_m: float
+    duplicate_window_h: float
+    active: bool = True
+
+
+class RuleOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    category_prefix: str
+    region_prefix: str
+    basis: str
+    department_code: str
+
+
+class RuleIn(BaseModel):
+    category_prefix: str = ""
+    region_prefix: str = ""
+    basis: str
+    department_code: str
+
+
+class ImportSummary(BaseModel):
+    categories_created: list[str]
+    categories_updated: list[str]
+    rules_added: int
+    rules_updated: int
+    rules_deleted: int
+
+    @property
+    def changes(self) -> int:
+        return (
+            len(self.categories_created)
+            + len(self.categories_updated)
+            + self.rules_added
+            + self.rules_updated
+            + self.rules_deleted
+        )
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a value: its column, a machine code and an English msgid with {params}."""
+
+    column: str
+    code: str
+    message: str
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def text(self, locale: str) -> str:
+        return i18n.gettext(self.message, locale).format(**dict(self.params))
+
+
+def _problem(column: str, code: str, message: str, **params: Any) -> Problem:
+    return Problem(column, code, message, tuple(params.items()))
+
+
+ROW_LINE = "Sheet {sheet}, row {row}, column {letter} ({column}): {reason}"
+FIELD_LINE = "{column}: {reason}"
+
+
+def row_error(sheet: str, row: int, letter: str, p: Problem) -> dict[str, Any]:
+    """One bad cell of a workbook, in both languages (the API's `details`, the page's list)."""
+
+    def line(loc: str) -> str:
+        return i18n.gettext(ROW_LINE, loc).format(
+            sheet=sheet, row=row, letter=letter, column=column_label(p.column, loc), reason=p.text(loc)
+        )
+
+    return {
+        "sheet": sheet,
+        "row": row,
+        "column": p.column,
+        "letter": letter,
+        "code": p.code,
+        "message": {"zh-CN": line("zh_CN"), "en": line("en")},
+    }
+
+
+class FieldInvalid(Invalid):
+    """A form value refused: the field's name and the reason, both translated."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(
+            problem.message, field=problem.column, code=problem.code, params=dict(problem.params)
+        )
+        self.problem = problem
+
+    def text(self, locale: str = "en") -> str:
+        return i18n.gettext(FIELD_LINE, locale).format(
+            column=column_label(self.problem.column, locale), reason=self.problem.text(locale)
+        )
+
+
+class WorkbookRejected(Invalid):
+    """An import refused as a whole; `details` lists every bad row (see `row_error`)."""
+
+    code = "workbook_rejected"
+
+
+# ---------------------------------------------------------------- one validation path
+def _check_category(v: CategoryEdit, departments: set[str]) -> list[Problem]:
+    out: list[Problem] = []
+    if not v.name.strip():
+        out.append(_problem("name", "required", "is required"))
+    elif len(v.name.strip()) > 60:
+        out.append(_problem("name", "too_long", "is too long (at most {max} characters)", max=60))
+    if not v.major_name.strip():
+        out.append(_problem("major_name", "required", "is required"))
+    elif len(v.major_name.strip()) > 40:
+        out.append(_problem("major_name", "too_long", "is too long (at most {max} characters)", max=40))
+    for f in HOUR_FIELDS:
+        h = getattr(v, f)
+        if not 0 < h <= MAX_HOURS:
+            out.append(
+                _problem(f, "bad_hours", "must be more than 0 and at most {max} hours", max=int(MAX_HOURS))
+            )
+    if 0 < v.handle_hours_normal < v.handle_hours_urgent:
+        out.append(
+            _problem(
+                "handle_hours_urgent",
+                "urgent_longer",
+                "the urgent time limit must not be longer than the normal one",
+            )
+        )
+    if v.department_code.strip() not in departments:
+        out.append(
+            _problem(
+                "department_code", "unknown_department", "unknown department {value}", value=v.department_code
+            )
+        )
+    if not 0 <= v.duplicate_radius_m <= MAX_RADIUS_M:
+        out.append(
+            _problem("duplicate_radius_m", "bad_radius", "must be between 0 and {max}", max=int(MAX_RADIUS_M))
+        )
+    if not 0 <= v.duplicate_window_h <= MAX_HOURS:
+        out.append(
+            _problem("duplicate_window_h", "bad_window", "must be between 0 and {max}", max=int(MAX_HOURS))
+        )
+    return out
+
+
+def _check_rule(session: Session, r: RuleIn, departments: set[str]) -> list[Problem]:
+    out: list[Problem] = []
+    if not PREFIX_RE.match(r.category_prefix):
+        out.append(
+            _problem(
+                "category_prefix",
+                "bad_prefix",
+                "must be empty, C or E, or C/E followed by 2 or 4 digits",
+            )
+        )
+    if r.region_prefix:
+        try:
+            identity.get_region(session=session, code=r.region_prefix)
+        except NotFound:
+            out.append(
+                _problem("region_prefix", "unknown_region", "unknown region {value}", value=r.region_prefix)
+            )
+    if r.basis not in ("owner", "territory"):
+        out.append(_problem("basis", "bad_basis", "must be owner or territory"))
+    if r.department_code not in departments:
+        out.append(
+            _problem(
+                "department_code", "unknown_department", "unknown department {value}", value=r.department_code
+            )
+        )
+    return out
+
+
+def _raise_first(problems: list[Problem]) -> None:
+    if problems:
+        raise FieldInvalid(problems[0])
+
+
+def _department_codes(session: Session) -> set[str]:
+    return {d.code for d in identity.departments(session=session) if d.active}
+
+
+# ---------------------------------------------------------------- categories
+def categories(*, session: Session, actor: Principal) -> list[CategoryDetail]:
+    """Every 小类, active or not, by code."""
+    authorize(actor, "cases.taxonomy")
+    return [
+        CategoryDetail.model_validate(c)
+        for c in session.scalars(select(CaseCategory).order_by(CaseCategory.code))
+    ]
+
+
+def category(*, session: Session, actor: Principal, code: str) -> CategoryDetail:
+    authorize(actor, "cases.taxonomy")
+    row = session.get(CaseCategory, code)
+    if row is None:
+        raise NotFound("Unknown case category", params={"code": code})
+    return CategoryDetail.model_validate(row)
+
+
+def _diff(row: Any, values: dict[str, Any]) -> dict[str, list[Any]]:
+    return {k: [getattr(row, k), v] for k, v in values.items() if getattr(row, k) != v}
+
+
+def _clean(edit: CategoryEdit) -> dict[str, Any]:
+    d = edit.model_dump()
+    for k in ("major_name", "name", "filing_condition", "closing_condition", "department_code"):
+        d[k] = d[k].strip()
+    return d
+
+
+def update_category(*, session: Session, actor: Principal, code: str, edit: CategoryEdit) -> CategoryDetail:
+    """Change a 小类's time limits, conditions, default department, duplicate rule or active flag.
+    New limits apply to stages that start after the change; running deadlines stay as they were."""
+    authorize(actor, "cases.taxonomy")
+    row = session.get(CaseCategory, code)
+    if row is None:
+        raise NotFound("Unknown case category", params={"code": code})
+    # the category's current department is accepted even if it is not (yet) a department of this city
+    _raise_first(_check_category(edit, _department_codes(session) | {row.department_code}))
+    changes = _diff(row, _clean(edit))
+    if changes:
+        for k, (_old, new) in changes.items():
+            setattr(row, k, new)
+        session.flush()
+        audit.record(
+            session,
+            actor=actor.actor,
+            action="cases.category.update",
+            subject_type="case_category",
+            subject_id=code,
+            payload={"changes": changes},
+        )
+    return CategoryDetail.model_validate(row)
+
+
+# ---------------------------------------------------------------- dispatch rules
+def dispatch_rules(*, session: Session, actor: Principal) -> list[RuleOut]:
+    """The rules in the order they are read: by category prefix, region prefix, basis."""
+    authorize(actor, "cases.taxonomy")
+    rows = session.scalars(
+        select(DispatchRule).order_by(
+            DispatchRule.category_prefix, DispatchRule.region_prefix, DispatchRule.basis, DispatchRule.id
+        )
+    )
+    return [RuleOut.model_validate(r) for r in rows]
+
+
+def _same_rule(session: Session, r: RuleIn, exclude_id: int | None = None) -> bool:
+    q = select(DispatchRule.id).where(
+        DispatchRule.category_prefix == r.category_prefix,
+        DispatchRule.region_prefix == r.region_prefix,
+        DispatchRule.basis == r.basis,
+    )
+    if exclude_id is not None:
+        q = q.where(DispatchRule.id != exclude_id)
+    return session.scalar(q.limit(1)) is not None
+
+
+def _clean_rule(r: RuleIn) -> RuleIn:
+    return RuleIn(
+        category_prefix=r.category_prefix.strip().upper(),
+        region_prefix=r.region_prefix.strip(),
+        basis=r.basis.strip(),
+        department_code=r.department_code.strip(),
+    )
+
+
+def add_rule(*, session: Session, actor: Principal, rule: RuleIn) -> int:
+    """Add a dispatch rule after checking it (format, region, department, not a copy of another)."""
+    authorize(actor, "cases.taxonomy")
+    rule = _clean_rule(rule)
+    _raise_first(_check_rule(session, rule, _department_codes(session)))
+    if _same_rule(session, rule):
+        raise Invalid(
+            "A rule for this category, region and basis exists already",
+            field="category_prefix",
+            code="duplicate_rule",
+        )
+    return service.add_dispatch_rule(session=session, actor=actor, **rule.model_dump())
+
+
+def update_rule(*, session: Session, actor: Principal, rule_id: int, rule: RuleIn) -> RuleOut:
+    authorize(actor, "cases.taxonomy")
+    row = session.get(DispatchRule, rule_id)
+    if row is None:
+        raise NotFound("Dispatch rule not found", params={"id": rule_id})
+    rule = _clean_rule(rule)
+    _raise_first(_check_rule(session, rule, _department_codes(session)))
+    if _same_rule(session, rule, exclude_id=rule_id):
+        raise Invalid(
+            "A rule for this category, region and basis exists already",
+            field="category_prefix",
+            code="duplicate_rule",
+        )
+    changes = _diff(row, rule.model_dump())
+    if changes:
+        for k, (_old, new) in changes.items():
+            setattr(row, k, new)
+        session.flush()
+        audit.record(
+            session,
+            actor=actor.actor,
+            action="cases.rule.update",
+            subject_type="dispatch_rule",
+            subject_id=rule_id,
+            payload={"changes": changes},
+        )
+    return RuleOut.model_validate(row)
+
+
+def delete_rule(*, session: Session, actor: Principal, rule_id: int) -> None:
+    authorize(actor, "cases.taxonomy")
+    row = session.get(DispatchRule, rule_id)
+    if row is None:
+        raise NotFound("Dispatch rule not found", params={"id": rule_id})
+    payload = RuleOut.model_validate(row).model_dump()
+    session.delete(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor.actor,
+        action="cases.rule.delete",
+        subject_type="dispatch_rule",
+        subject_id=rule_id,
+        payload=payload,
+    )
+
+
+# ---------------------------------------------------------------- Excel
+def export_xlsx(*, session: Session, actor: Principal) -> bytes:
+    """The taxonomy and the dispatch rules as one workbook: sheets `categories`, `dispatch_rules` and
+    `README` (the columns in Chinese and English). Importing it unchanged changes nothing."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    cats = categories(session=session, actor=actor)
+    rules = dispatch_rules(session=session, actor=actor)
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = CATEGORY_SHEET
+    ws.append(list(CATEGORY_COLUMNS))
+    for c in cats:
+        d = c.model_dump()
+        ws.append([int(d[k]) if k == "active" else d[k] for k in CATEGORY_COLUMNS])
+    ws.freeze_panes = "B2"
+    rs = wb.create_sheet(RULE_SHEET)
+    rs.append(list(RULE_COLUMNS))
+    for r in rules:
+        rs.append([getattr(r, k) for k in RULE_COLUMNS])
+    rs.freeze_panes = "A2"
+    for sheet in (ws, rs):
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+    help_ = wb.create_sheet("README")
+    help_.append(["sheet", "column", "zh-CN", "en"])
+    for sheet_name, cols in ((CATEGORY_SHEET, CATEGORY_COLUMNS), (RULE_SHEET, RULE_COLUMNS)):
+        help_.append(
+            [
+                sheet_name,
+                "",
+                i18n.gettext(SHEET_HELP[sheet_name], "zh_CN"),
+                i18n.gettext(SHEET_HELP[sheet_name], "en"),
+            ]
+        )
+        for k in cols:
+            help_.append([sheet_name, k, column_label(k, "zh_CN"), column_label(k, "en")])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _letter(i: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(i + 1)
+
+
+def _text(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+_TRUE = {"1", "true", "yes", "y", "是", "启用"}
+_FALSE = {"0", "false", "no", "n", "否", "停用", ""}
+
+
+class _CellError(Exception):
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+
+
+def _number(column: str, v: Any) -> float:
+    if isinstance(v, bool):
+        raise _CellError(_problem(column, "not_a_number", "must be a number"))
+    if isinstance(v, int | float):
+        return float(v)
+    try:
+        return float(_text(v))
+    except ValueError:
+        raise _CellError(_problem(column, "not_a_number", "must be a number")) from None
+
+
+def _flag(column: str, v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    t = _text(v).lower()
+    if t in _TRUE:
+        return True
+    if t in _FALSE:
+        return False
+    raise _CellError(_problem(column, "not_a_flag", "must be 1 (yes) or 0 (no)"))
+
+
+def _rows(
+    ws: Any, columns: tuple[str, ...], sheet: str, errors: list[dict[str, Any]]
+) -> Iterable[tuple[int, dict[str, Any]]]:
+    """(Excel row number, {column: raw value}) for each non-empty row under a header that has every column."""
+    rows = ws.iter_rows(values_only=True)
+    header = [_text(h) for h in next(rows, ())]
+    missing = [c for c in columns if c not in header]
+    for c in missing:
+        errors.append(row_error(sheet, 1, "-", _problem(c, "missing_column", "the column is missing")))
+    if missing:
+        return
+    pos = {c: header.index(c) for c in columns}
+    for n, values in enumerate(rows, start=2):
+        if all(v is None or _text(v) == "" for v in values):
+            continue
+        yield n, {c: (values[i] if i < len(values) else None) for c, i in pos.items()}
+
+
+@dataclass
+class _Parsed:
+    categories: dict[str, tuple[int, dict[str, Any]]]  # code → (row, values)
+    rules: list[tuple[int, int | None, RuleIn]]  # (row, id, rule)
+
+
+def _parse(session: Session, data: bytes) -> _Parsed:
+    from zipfile import BadZipFile
+
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (BadZipFile, KeyError, ValueError, OSError):
+        raise Invalid(
+            "The file is not an Excel workbook (.xlsx)", field="file", code="bad_workbook"
+        ) from None
+    errors: list[dict[str, Any]] = []
+    for name in (CATEGORY_SHEET, RULE_SHEET):
+        if name not in wb.sheetnames:
+            raise Invalid(
+                "The workbook has no sheet {sheet}",
+                field="file",
+                code="missing_sheet",
+                params={"sheet": name},
+            )
+    departments = _department_codes(session)
+    parsed = _Parsed({}, [])
+    col_of = {c: _letter(i) for i, c in enumerate(CATEGORY_COLUMNS)}
+    for n, raw in _rows(wb[CATEGORY_SHEET], CATEGORY_COLUMNS, CATEGORY_SHEET, errors):
+        problems: list[Problem] = []
+        code = _text(raw["code"]).upper()
+        if not CODE_RE.match(code):
+            problems.append(_problem("code", "bad_code", "must be C or E followed by 4 digits"))
+        elif code in parsed.categories:
+            problems.append(
+                _problem(
+                    "code",
+                    "duplicate_code",
+                    "{value} is also on row {other}",
+                    value=code,
+                    other=parsed.categories[code][0],
+                )
+            )
+        elif _text(raw["case_class"]) != taxonomy.case_class(code):
+            problems.append(
+                _problem(
+                    "case_class",
+                    "bad_class",
+                    "must be {value} for this code",
+                    value=taxonomy.case_class(code),
+                )
+            )
+        values: dict[str, Any] = {}
+        for k in CATEGORY_COLUMNS[2:]:
+            try:
+                if k in HOUR_FIELDS or k in ("duplicate_radius_m", "duplicate_window_h"):
+                    values[k] = _number(k, raw[k])
+                elif k == "active":
+                    values[k] = _flag(k, raw[k])
+                else:
+                    values[k] = _text(raw[k])
+            except _CellError as e:
+                problems.append(e.problem)
+        if not problems:
+            current = session.get(CaseCategory, code)
+            allowed = departments | ({current.department_code} if current else set())
+            problems += _check_category(CategoryEdit(**values), allowed)
+        if problems:
+            errors += [row_error(CATEGORY_SHEET, n, col_of[p.column], p) for p in problems]
+        else:
+            parsed.categories[code] = (n, values)
+    rule_col = {c: _letter(i) for i, c in enumerate(RULE_COLUMNS)}
+    rule_ids = set(session.scalars(select(DispatchRule.id)))
+    seen_rules: dict[tuple[str, str, str], int] = {}
+    seen_ids: dict[int, int] = {}
+    for n, raw in _rows(wb[RULE_SHEET], RULE_COLUMNS, RULE_SHEET, errors):
+        problems = []
+        rid: int | None = None
+        if _text(raw["id"]):
+            try:
+                rid = int(_number("id", raw["id"]))
+            except _CellError as e:
+                problems.append(e.problem)
+            else:
+                if rid not in rule_ids:
+                    problems.append(_problem("id", "unknown_rule", "unknown rule id {value}", value=rid))
+                elif rid in seen_ids:
+                    problems.append(
+                        _problem(
+                            "id",
+                            "duplicate_id",
+                            "{value} is also on row {other}",
+                            value=rid,
+                            other=seen_ids[rid],
+                        )
+                    )
+                else:
+                    seen_ids[rid] = n
+        rule = _clean_rule(
+            RuleIn(
+                category_prefix=_text(raw["category_prefix"]),
+                region_prefix=_text(raw["region_prefix"]),
+                basis=_text(raw["basis"]),
+                department_code=_text(raw["department_code"]),
+            )
+        )
+        problems += _check_rule(session, rule, departments)
+        key = (rule.category_prefix, rule.region_prefix, rule.basis)
+        if not problems and key in seen_rules:
+            problems.append(
+                _problem(
+                    "category_prefix",
+                    "duplicate_rule",
+                    "the same rule is on row {other}",
+                    other=seen_rules[key],
+                )
+            )
+        if problems:
+            errors += [row_error(RULE_SHEET, n, rule_col[p.column], p) for p in problems]
+        else:
+            seen_rules[key] = n
+            parsed.rules.append((n, rid, rule))
+    if errors:
+        raise WorkbookRejected(
+            "The workbook has {n} problems; nothing was imported",
+            field="file",
+            params={"n": len(errors)},
+            details=errors,
+        )
+    return parsed
+
+
+def import_xlsx(*, session: Session, actor: Principal, data: bytes) -> ImportSummary:
+    """Apply a workbook in the export's format: categories are updated by code (new codes are
+    added; codes not in the sheet stay as they are — retire one with active 0); the dispatch rules
+    sheet is the whole rule set (rows with an id update that rule, rows without add one, rules not
+    listed are deleted). Everything is checked first; one bad row rejects the whole workbook."""
+    authorize(actor, "cases.taxonomy")
+    parsed = _parse(session, data)
+    created: list[str] = []
+    updated: list[str] = []
+    for code, (_n, values) in sorted(parsed.categories.items()):
+        clean = _clean(CategoryEdit(**values))
+        row = session.get(CaseCategory, code)
+        if row is None:
+            session.add(CaseCategory(code=code, case_class=taxonomy.case_class(code), **clean))
+            session.flush()
+            created.append(code)
+            audit.record(
+                session,
+                actor=actor.actor,
+                action="cases.category.create",
+                subject_type="case_category",
+                subject_id=code,
+                payload={"values": clean, "source": "xlsx"},
+            )
+            continue
+        changes = _diff(row, clean)
+        if changes:
+            for k, (_old, new) in changes.items():
+                setattr(row, k, new)
+            session.flush()
+            updated.append(code)
+            audit.record(
+                session,
+                actor=actor.actor,
+                action="cases.category.update",
+                subject_type="case_category",
+                subject_id=code,
+                payload={"changes": changes, "source": "xlsx"},
+            )
+    added = changed = deleted = 0
+    keep = {rid for _n, rid, _r in parsed.rules if rid is not None}
+    for old in list(session.scalars(select(DispatchRule).order_by(DispatchRule.id))):
+        if old.id not in keep:
+            payload = RuleOut.model_validate(old).model_dump()
+            session.delete(old)
+            session.flush()
+            deleted += 1
+            audit.record(
+                session,
+                actor=actor.actor,
+                action="cases.rule.delete",
+                subject_type="dispatch_rule",
+                subject_id=payload["id"],
+                payload={**payload, "source": "xlsx"},
+            )
+    for _n, rid, rule in parsed.rules:
+        if rid is None:
+            new = DispatchRule(**rule.model_dump())
+            session.add(new)
+            session.flush()
+            added += 1
+            audit.record(
+                session,
+                actor=actor.actor,
+                action="cases.rule.add",
+                subject_type="dispatch_rule",
+                subject_id=new.id,
+                payload={**rule.model_dump(), "source": "xlsx"},
+            )
+            continue
+        existing = session.get(DispatchRule, rid)
+        assert existing is not None  # checked by _parse
+        changes = _diff(existing, rule.model_dump())
+        if changes:
+            for k, (_old, new_value) in changes.items():
+                setattr(existing, k, new_value)
+            session.flush()
+            changed += 1
+            audit.record(
+                session,
+                actor=actor.actor,
+                action="cases.rule.update",
+                subject_type="dispatch_rule",
+                subject_id=rid,
+                payload={"changes": changes, "source": "xlsx"},
+            )
+    summary = ImportSummary(
+        categories_created=created,
+        categories_updated=updated,
+        rules_added=added,
+        rules_updated=changed,
+        rules_deleted=deleted,
+    )
+    audit.record(
+        session,
+        actor=actor.actor,
+        action="cases.taxonomy.import",
+        subject_type="taxonomy",
+        subject_id="xlsx",
+        payload=summary.model_dump(),
+    )
+    return summary
