@@ -1,21 +1,26 @@
-"""Cases JSON API (/api/v1/cases): report, list in the caller's scope, read, timeline, act."""
+"""Cases JSON API (/api/v1/cases): report, list in the caller's scope, read, timeline, act, attach
+photos and files."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from cityos.cases import evaluation, service
+from cityos.cases import attachments, evaluation, service
 from cityos.cases.admin_views import api_router as consoles_api
-from cityos.cases.schemas import CaseOut, CategoryOut, ReportIn, TimelineEntry
+from cityos.cases.attachments import EXTENSIONS
+from cityos.cases.schemas import AttachmentOut, CaseOut, CategoryOut, ReportIn, TimelineEntry
 from cityos.identity import service as identity
 from cityos.identity.schemas import Principal
-from cityos.web.deps import Require, get_session
+from cityos.web.deps import Require, authenticated, get_session
+from cityos.web.forms import read_upload
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 router.include_router(consoles_api)  # the map's points, nearby open cases: before /{case_id}
@@ -176,4 +181,73 @@ def transition(
         expected_version=body.expected_version,
         department_code=body.department_code,
         hours=body.hours,
+    )
+
+
+@router.get("/{case_id}/attachments", response_model=list[AttachmentOut])
+def list_attachments(
+    case_id: int,
+    session: Session = Depends(get_session, scope="function"),
+    p: Principal = Depends(authenticated),
+) -> list[AttachmentOut]:
+    """The case's photos, documents and links, for the reporter and staff who may see the case."""
+    return attachments.attachments(session=session, actor=p, case_id=case_id)
+
+
+@router.post("/{case_id}/attachments", response_model=list[AttachmentOut], status_code=201)
+def add_attachments(
+    case_id: int,
+    files: list[UploadFile] = File(
+        ..., description="JPEG, PNG, WebP or PDF; the type is read from the bytes"
+    ),
+    stage: str = Form("before", description="before | after | other"),
+    session: Session = Depends(get_session, scope="function"),
+    p: Principal = Depends(authenticated),
+) -> list[AttachmentOut]:
+    """Attach one or more files (multipart field `files`). Too large: 413 `file_too_large`; not a
+    photo or PDF: 422 `file_type_not_allowed`. The same bytes twice on one stage are one attachment."""
+    return [
+        attachments.add_attachment(
+            session=session,
+            actor=p,
+            case_id=case_id,
+            stage=stage,
+            filename=f.filename or "",
+            data=read_upload(f),
+        )
+        for f in files
+    ]
+
+
+@router.get("/{case_id}/attachments/{attachment_id}/file")
+def attachment_file(
+    case_id: int,
+    attachment_id: int,
+    rendition: str = Query("original", description="original (as uploaded) | public (no EXIF)"),
+    session: Session = Depends(get_session, scope="function"),
+    p: Principal = Depends(authenticated),
+) -> Response:
+    """The file as uploaded (GPS and all, for people who may see the case), or the photo's public
+    rendition without metadata."""
+    att, path = attachments.open_attachment(
+        session=session, actor=p, case_id=case_id, attachment_id=attachment_id, rendition=rendition
+    )
+    return file_response(att, path, cache="private, max-age=3600")
+
+
+def file_response(att: AttachmentOut, path: Path, *, cache: str) -> FileResponse:
+    """Send a stored file with the type found in its bytes: photos inline, documents as downloads,
+    under a sandboxing CSP so nothing in the file runs as this site."""
+    name = att.filename or f"{att.id}.{EXTENSIONS.get(att.media_type, 'bin')}"
+    ascii_name = name.encode("ascii", "ignore").decode().replace('"', "") or f"{att.id}"
+    disposition = "inline" if att.is_image else "attachment"
+    disposition += f"; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+    return FileResponse(
+        path,
+        media_type=att.media_type,
+        headers={
+            "Content-Disposition": disposition,
+            "Cache-Control": cache,
+            "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
+        },
     )

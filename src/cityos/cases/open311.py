@@ -3,7 +3,8 @@
 - GET  services.{fmt}                     the 小类 as services (metadata=true where attributes exist)
 - GET  services/{service_code}.{fmt}      a service definition with its attributes
 - POST requests.{fmt}                     form-encoded; api_key (a token with scope open311) required;
-                                          lat+long or address_string; answers service_request_id
+                                          lat+long or address_string; answers service_request_id;
+                                          media_url (kept as a link) or, multipart, a `media` photo
 - GET  requests.{fmt}                     service_request_id (comma list, overrides the rest),
                                           service_code, start_date, end_date (≤ 90 days), status,
                                           and the common page / page_size extension
@@ -14,6 +15,8 @@
 
 jurisdiction_id is the city's division code. `extensions=true` adds `extended_attributes` with the
 channel and the notes history. Errors are a list of {code, description} (XML: <errors><error>…).
+A request's `media_url` is its first photo's public rendition (no EXIF, so no GPS) or the link it
+was posted with.
 """
 
 from __future__ import annotations
@@ -26,11 +29,13 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 
-from cityos.cases import service, taxonomy
-from cityos.cases.schemas import CaseOut, ReportIn
+from cityos.cases import attachments, service, taxonomy
+from cityos.cases.schemas import AttachmentOut, CaseOut, ReportIn
 from cityos.core import clock
 from cityos.core.errors import CityOSError
+from cityos.core.settings import get_settings
 from cityos.identity import service as identity
 from cityos.identity.schemas import Principal
 
@@ -237,7 +242,16 @@ def service_definition(request: Request, service_code: str, fmt: str) -> Respons
     return handle(request, fmt, go)
 
 
-def request_row(session: Session, c: CaseOut, extensions: bool = False) -> dict[str, Any]:
+def media_url(request: Request, number: str, media: AttachmentOut | None) -> str | None:
+    """The link a request was posted with, or the address of its photo's public rendition."""
+    if media is None:
+        return None
+    return media.url or f"{request.base_url}p/cases/{number}/photos/{media.id}"
+
+
+def request_row(
+    session: Session, c: CaseOut, extensions: bool = False, media: str | None = None
+) -> dict[str, Any]:
     note, updated = service.last_note(session=session, case_id=c.id)
     dept = identity.get_department(session=session, id=c.department_id).name if c.department_id else None
     row: dict[str, Any] = {
@@ -257,7 +271,7 @@ def request_row(session: Session, c: CaseOut, extensions: bool = False) -> dict[
         "zipcode": None,
         "lat": c.lat,
         "long": c.lon,
-        "media_url": None,
+        "media_url": media,
     }
     if extensions:
         tl = service.timeline(session=session, actor=_reader(), case_id=c.id)
@@ -318,7 +332,12 @@ def get_requests(request: Request, fmt: str) -> Response:
                 offset=(page - 1) * size,
             )
         ext = qp.get("extensions") == "true"
-        return render(f, "requests", [request_row(s, c, ext) for c in cases])
+        first = attachments.first_public_media(session=s, case_ids=[c.id for c in cases])
+        return render(
+            f,
+            "requests",
+            [request_row(s, c, ext, media_url(request, c.number, first.get(c.id))) for c in cases],
+        )
 
     return handle(request, fmt, go)
 
@@ -342,7 +361,9 @@ def get_request(request: Request, service_request_id: str, fmt: str) -> Response
             c = service.find_by_number(session=s, actor=_reader(), number=service_request_id)
         except CityOSError:
             raise Open311Error(404, f"service_request_id {service_request_id} not found") from None
-        return render(f, "requests", [request_row(s, c, request.query_params.get("extensions") == "true")])
+        first = attachments.first_public_media(session=s, case_ids=[c.id]).get(c.id)
+        ext = request.query_params.get("extensions") == "true"
+        return render(f, "requests", [request_row(s, c, ext, media_url(request, c.number, first))])
 
     return handle(request, fmt, go)
 
@@ -363,8 +384,12 @@ def get_token(request: Request, token: str, fmt: str) -> Response:
 
 @router.post("/requests.{fmt}")
 async def post_request(request: Request, fmt: str) -> Response:
-    form = await request.form()
-    data = {k: v for k, v in form.items() if isinstance(v, str)}
+    photo: tuple[str, bytes] | None = None
+    async with request.form() as form:  # closes the spooled upload, if any
+        data = {k: v for k, v in form.items() if isinstance(v, str)}
+        upload = form.get("media")
+        if isinstance(upload, UploadFile) and (upload.filename or upload.size):
+            photo = (upload.filename or "", await upload.read(get_settings().max_upload_bytes + 1))
 
     def go(s: Session, f: str) -> Response:
         key = data.get("api_key") or request.query_params.get("api_key") or ""
@@ -420,6 +445,12 @@ async def post_request(request: Request, fmt: str) -> Response:
                 reporter_phone=data.get("phone", "")[:20],
             ),
         )
+        if data.get("media_url", "").strip():
+            attachments.add_link(session=s, actor=p, case_id=c.id, url=data["media_url"])
+        if photo is not None:
+            attachments.add_attachment(
+                session=s, actor=p, case_id=c.id, stage="before", filename=photo[0], data=photo[1]
+            )
         return render(
             f, "requests", [{"service_request_id": c.number, "service_notice": None, "account_id": None}]
         )

@@ -78,3 +78,30 @@ class CaseOut(BaseModel):
     version: int
     satisfaction: int | None = None
     light: str | None = None  # green | yellow | red (open cases with a deadline)
+
+
+STAGES = ("before", "after", "other")  # the report's photos, the report-back's photos, anything else
+
+
+class AttachmentOut(BaseModel):
+    """A photo, document or link of a case. `url` only for a link (Open311 media_url); `has_location`
+    says the original carries GPS in its EXIF (the public rendition never does)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    case_id: int
+    stage: str
+    media_type: str
+    size: int
+    filename: str
+    width: int | None
+    height: int | None
+    has_location: bool
+    sha256: str | None
+    url: str | None
+    uploaded_by: str
+    uploaded_at: datetime
+
+    @property
+    def is_image(self) -> bool:
+        return self.media_type.startswith("image/")

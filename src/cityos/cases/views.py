@@ -1,6 +1,7 @@
 """一网统管 pages: the case list (dispatcher queue, department inbox, verification list), the case
-page with only the actions the viewer may take, the report page (phone-friendly: the device's
-location), my reports, and the evaluation page with the formulas beside the numbers."""
+page with only the actions the viewer may take and its before/after photos, the report page
+(phone-friendly: the device's location and camera), my reports, and the evaluation page with the
+formulas beside the numbers."""
 
 from __future__ import annotations
 
@@ -8,20 +9,21 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from cityos.cases import evaluation, flows, service
+from cityos.cases import attachments, evaluation, flows, service
 from cityos.cases.admin_views import NAV as CONSOLES_NAV
 from cityos.cases.admin_views import router as consoles_router
-from cityos.cases.schemas import ReportIn
+from cityos.cases.schemas import STAGES, CaseOut, ReportIn
 from cityos.core import i18n
+from cityos.core.settings import get_settings
 from cityos.identity import service as identity
 from cityos.identity.permissions import CITYWIDE_ROLES, has, region_in_scope
 from cityos.identity.schemas import Principal
 from cityos.web.deps import RequirePage, get_session
-from cityos.web.forms import attempt
+from cityos.web.forms import attempt, chosen_files, read_upload
 from cityos.web.templating import NavItem, render
 
 router = APIRouter(prefix="/cases", include_in_schema=False)
@@ -34,6 +36,7 @@ NAV = [
 ]
 NAV.extend(CONSOLES_NAV)
 TZ = ZoneInfo("Asia/Shanghai")
+PHOTO_ACTIONS = {"report_back": "after", "verify": "after", "rework": "other"}  # steps that take photos
 VIEWS = {  # which list a role sees first, and the states it shows
     "queue": ("reported", "filed"),
     "inbox": ("dispatched", "handling"),
@@ -41,6 +44,10 @@ VIEWS = {  # which list a role sees first, and the states it shows
     "open": flows.OPEN_STATES,
     "all": None,
 }
+
+
+def _max_upload_mb() -> str:
+    return f"{get_settings().max_upload_bytes / 1024 / 1024:g}"
 
 
 def _default_view(p: Principal) -> str:
@@ -123,6 +130,7 @@ def report_form(
             "categories": service.categories(session=session),
             "form": {},
             "hotline": bool(p.roles & {"dispatcher", "admin"}),
+            "max_upload_mb": _max_upload_mb(),
         },
     )
 
@@ -141,6 +149,7 @@ def report(
     reporter_name: str = Form(""),
     reporter_phone: str = Form(""),
     urgency: str = Form("normal"),
+    photos: list[UploadFile] = File(default=[]),
     session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("cases.report")),
 ) -> Response:
@@ -164,6 +173,7 @@ def report(
         "reporter_phone": reporter_phone,
     }
     msg: str | None = None
+    status = 422
     try:
         report = ReportIn(
             category_code=category_code,
@@ -185,9 +195,15 @@ def report(
             else i18n.gettext("The request has invalid fields")
         )
     else:
-        c, msg, _status = attempt(
-            session, lambda: service.report_case(session=session, actor=p, report=report)
-        )
+        files = chosen_files(photos)
+
+        def report_with_photos() -> CaseOut:
+            # one savepoint: a refused photo leaves no case behind, and the page keeps what was typed
+            case = service.report_case(session=session, actor=p, report=report)
+            _attach(session, p, case.id, "before", files)
+            return case
+
+        c, msg, status = attempt(session, report_with_photos)
     if msg:
         return render(
             request,
@@ -197,8 +213,9 @@ def report(
                 "form": form,
                 "error": msg,
                 "hotline": bool(p.roles & {"dispatcher", "admin"}),
+                "max_upload_mb": _max_upload_mb(),
             },
-            status_code=422,
+            status_code=status,
         )
     return RedirectResponse(f"/cases/{c.id}?reported=1", status_code=303)
 
@@ -276,6 +293,37 @@ def case_page(
     return _case_page(request, session, p, case_id)
 
 
+def _attach(session: Session, p: Principal, case_id: int, stage: str, files: list[UploadFile]) -> None:
+    for f in files:
+        attachments.add_attachment(
+            session=session,
+            actor=p,
+            case_id=case_id,
+            stage=stage,
+            filename=f.filename or "",
+            data=read_upload(f),
+        )
+
+
+@router.post("/{case_id}/attachments")
+def attach(
+    request: Request,
+    case_id: int,
+    stage: str = Form("other"),
+    photos: list[UploadFile] = File(default=[]),
+    session: Session = Depends(get_session, scope="function"),
+    p: Principal = Depends(RequirePage()),
+) -> Response:
+    """Add photos or documents from the case page (the reporter, or staff who may see the case)."""
+    files = chosen_files(photos)
+    if not files:
+        return _case_page(request, session, p, case_id, error=i18n.gettext("Choose a file first"), status=422)
+    _r, err, status = attempt(session, lambda: _attach(session, p, case_id, stage, files))
+    if err:
+        return _case_page(request, session, p, case_id, error=err, status=status)
+    return RedirectResponse(f"/cases/{case_id}#attachments", status_code=303)
+
+
 def _case_page(
     request: Request,
     session: Session,
@@ -290,6 +338,7 @@ def _case_page(
     if any(a.action == "merge" for a in actions):
         dupes = service.duplicate_candidates(session=session, actor=p, case_id=case_id)
     dept = identity.get_department(session=session, id=case.department_id) if case.department_id else None
+    files = attachments.attachments(session=session, actor=p, case_id=case_id)
     return render(
         request,
         "cases/case.html",
@@ -303,6 +352,9 @@ def _case_page(
             "chain": identity.region_chain(session=session, code=case.region_code),
             "error": error,
             "reported": request.query_params.get("reported") == "1",
+            "attachments": {stage: [a for a in files if a.stage == stage] for stage in STAGES},
+            "attach_stages": [s for s in STAGES if s != "after" or has(p, "cases.act")],
+            "photo_actions": PHOTO_ACTIONS,
             "can_rate": case.state == "closed"
             and case.satisfaction is None
             and (
@@ -341,6 +393,7 @@ def act(
     department_code: str = Form(""),
     into_case_id: str = Form(""),
     hours: str = Form(""),
+    photos: list[UploadFile] = File(default=[]),
     session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("cases.act")),
 ) -> Response:
@@ -350,9 +403,11 @@ def act(
         return _case_page(
             request, session, p, case_id, error=i18n.gettext("Hours must be a number"), status=422
         )
-    _r, err, status = attempt(
-        session,
-        lambda: service.transition(
+    files = chosen_files(photos) if action in PHOTO_ACTIONS else []
+
+    def step() -> CaseOut:
+        # the step and its photos together: a refused photo leaves the case where it was
+        out = service.transition(
             session=session,
             actor=p,
             case_id=case_id,
@@ -362,8 +417,11 @@ def act(
             department_code=department_code or None,
             into_case_id=int(into_case_id) if into_case_id.isdigit() else None,
             hours=extra,
-        ),
-    )
+        )
+        _attach(session, p, case_id, PHOTO_ACTIONS.get(action, "other"), files)
+        return out
+
+    _r, err, status = attempt(session, step)
     if err:
         return _case_page(request, session, p, case_id, error=err, status=status)
     return RedirectResponse(f"/cases/{case_id}", status_code=303)

@@ -54,6 +54,13 @@ class Invalid(CityOSError):
     code = "invalid"
 
 
+class TooLarge(Invalid):
+    """Invalid input that is too big (an upload over the limit): HTTP 413."""
+
+    status = 413
+    code = "too_large"
+
+
 class NotFound(CityOSError):
     status = 404
     code = "not_found"

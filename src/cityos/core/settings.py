@@ -7,6 +7,7 @@ CITYOS_TIMEZONE      display timezone (Asia/Shanghai); times are stored in UTC
 CITYOS_WORK_HOURS    working hours per day, e.g. "09:00-12:00,13:30-17:30"
 CITYOS_MQTT_URL      mqtt://host:port of the broker the worker subscribes to (empty: no MQTT)
 CITYOS_SECURE_COOKIES  "1" behind HTTPS
+CITYOS_MAX_UPLOAD_MB   largest uploaded file (a case photo or document) in MB (10)
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Settings:
     mqtt_url: str = ""
     secure_cookies: bool = False
     session_hours: int = 12
+    max_upload_bytes: int = 10 * 1024 * 1024
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -70,6 +72,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         work_hours=env.get("CITYOS_WORK_HOURS", "09:00-12:00,13:30-17:30"),
         mqtt_url=env.get("CITYOS_MQTT_URL", ""),
         secure_cookies=env.get("CITYOS_SECURE_COOKIES", "") == "1",
+        max_upload_bytes=int(float(env.get("CITYOS_MAX_UPLOAD_MB", "10")) * 1024 * 1024),
     )
 
 

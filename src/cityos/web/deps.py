@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from cityos.core.db import Database
-from cityos.core.errors import Forbidden, Unauthorized
+from cityos.core.errors import Forbidden, TooLarge, Unauthorized
 from cityos.identity import service as identity
 from cityos.identity.permissions import authorize
 from cityos.identity.schemas import Principal
@@ -24,6 +24,7 @@ SESSION_COOKIE = "cityos_session"
 LOCALE_COOKIE = "cityos_locale"
 ANONYMOUS = Principal(kind="anonymous")
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+FILES_PER_REQUEST = 10  # a form may carry this many files of the upload limit (plus 1 MB of fields)
 
 
 def get_database(request: Request) -> Database:
@@ -78,9 +79,21 @@ def check_csrf(request: Request, principal: Principal) -> None:
 async def read_csrf_form(request: Request) -> None:
     """Runs before the principal is resolved on form posts: keeps the form's csrf_token field."""
     if request.method not in SAFE_METHODS and "form" in request.headers.get("content-type", ""):
+        refuse_oversized(request)
         form = await request.form()
         value = form.get("csrf_token")
         request.state.csrf_form = value if isinstance(value, str) else None
+
+
+def refuse_oversized(request: Request) -> None:
+    """A form is parsed (and its files spooled to disk) before any route runs: refuse a body that
+    says it is larger than any acceptable upload before reading it."""
+    cap = request.app.state.settings.max_upload_bytes * FILES_PER_REQUEST + 1024 * 1024
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > cap:
+        raise TooLarge(
+            "The upload is larger than {mb} MB", code="request_too_large", params={"mb": cap // 1024 // 1024}
+        )
 
 
 def authenticated(principal: Principal = Depends(current_principal)) -> Principal:
