@@ -18,7 +18,7 @@ import importlib
 import importlib.util
 from types import ModuleType
 
-MODULES: list[str] = ["identity", "geo", "cases"]
+MODULES: list[str] = ["identity", "geo", "cases", "catalog"]
 
 
 def part(module: str, name: str) -> ModuleType | None:

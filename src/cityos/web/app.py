@@ -149,6 +149,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.nav.extend(core_views.NAV)
     for _name, mod in registry.parts("public"):
         app.include_router(mod.router)
+        app.state.nav.extend(getattr(mod, "NAV", []))
     for _name, mod in registry.parts("api"):
         app.include_router(mod.router)
     for _name, mod in registry.parts("views"):

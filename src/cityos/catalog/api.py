@@ -1,0 +1,490 @@
+"""Catalog JSON API (/api/v1/catalog) and the data API (/api/v1/data).
+
+Resource codes contain a slash (301001/000001); in URLs write it with a dash (301001-000001).
+Every data-API call — allowed or refused — is written to the hash-chained audit trail with who,
+which resource, fields, filter, rows returned, latency and outcome, in its own unit of work, so a
+refusal is on record even though the request fails.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from cityos.catalog import excel, reader, service
+from cityos.catalog.schemas import (
+    AccessRequestIn,
+    AccessRequestOut,
+    DecisionIn,
+    ResourceIn,
+    ResourceOut,
+    UsageRow,
+    VersionOut,
+)
+from cityos.core.errors import CityOSError, Invalid
+from cityos.identity.schemas import Principal
+from cityos.web.deps import Require, authenticated, get_database, get_session
+
+router = APIRouter(tags=["catalog"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_UPLOAD = 2 << 30  # 2 GiB
+EXPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "ndjson": "application/x-ndjson",
+    "parquet": "application/vnd.apache.parquet",
+}
+RESERVED = {"fields", "limit", "after", "version"}
+
+
+class ResourcePage(BaseModel):
+    total: int
+    items: list[ResourceOut]
+
+
+class RevokeIn(BaseModel):
+    reason: str
+
+
+S = Depends(get_session, scope="function")
+
+
+@router.get("/api/v1/catalog/resources", response_model=ResourcePage)
+def list_resources(
+    q: str | None = None,
+    department: str | None = None,
+    topic: str | None = None,
+    tag: str | None = None,
+    format_class: str | None = None,
+    share_type: str | None = None,
+    stale: bool = False,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+    session: Session = S,
+    _p: Principal = Depends(Require("catalog.view")),
+) -> ResourcePage:
+    items, total = service.list_resources(
+        session=session,
+        q=q,
+        department=department,
+        topic=topic,
+        tag=tag,
+        format_class=format_class,
+        share_type=share_type,
+        stale_only=stale,
+        limit=limit,
+        offset=offset,
+    )
+    return ResourcePage(total=total, items=items)
+
+
+@router.post("/api/v1/catalog/resources", response_model=ResourceOut, status_code=201)
+def create_resource(
+    body: ResourceIn, session: Session = S, p: Principal = Depends(Require("catalog.manage"))
+) -> ResourceOut:
+    return service.create_resource(session=session, actor=p, data=body)
+
+
+@router.get("/api/v1/catalog/resources/{code}", response_model=ResourceOut)
+def get_resource(
+    code: str, session: Session = S, _p: Principal = Depends(Require("catalog.view"))
+) -> ResourceOut:
+    return service.get_resource(session=session, code=code)
+
+
+@router.put("/api/v1/catalog/resources/{code}", response_model=ResourceOut)
+def update_resource(
+    code: str, body: ResourceIn, session: Session = S, p: Principal = Depends(Require("catalog.manage"))
+) -> ResourceOut:
+    return service.update_resource(session=session, actor=p, code=code, data=body)
+
+
+@router.get("/api/v1/catalog/resources/{code}/schema")
+def get_schema(
+    code: str, session: Session = S, _p: Principal = Depends(Require("catalog.view"))
+) -> dict[str, Any]:
+    """The resource's Table Schema (https://specs.frictionlessdata.io/table-schema/)."""
+    return service.schema_of(session=session, code=code).to_json()
+
+
+@router.put("/api/v1/catalog/resources/{code}/schema", response_model=ResourceOut)
+def put_schema(
+    code: str, body: dict[str, Any], session: Session = S, p: Principal = Depends(Require("catalog.manage"))
+) -> ResourceOut:
+    return service.set_schema(session=session, actor=p, code=code, table_schema=body)
+
+
+def spool(upload: UploadFile) -> Path:
+    """The uploaded file on disk (the engine reads files), refused when empty or over the limit."""
+    name = Path(upload.filename or "upload").name
+    fd, raw = tempfile.mkstemp(suffix="-" + name)
+    path = Path(raw)
+    size = 0
+    with os.fdopen(fd, "wb") as out:
+        upload.file.seek(0)
+        while chunk := upload.file.read(1 << 20):
+            size += len(chunk)
+            if size > MAX_UPLOAD:
+                out.close()
+                path.unlink(missing_ok=True)
+                raise Invalid("The file is larger than 2 GB", code="file_too_large", field="file")
+            out.write(chunk)
+    if size == 0:
+        path.unlink(missing_ok=True)
+        raise Invalid("The file is empty", code="empty_file", field="file")
+    return path
+
+
+@router.post("/api/v1/catalog/resources/{code}/versions", response_model=VersionOut, status_code=201)
+def upload_version(
+    code: str,
+    file: UploadFile = File(...),
+    mode: str = Form("replace"),
+    policy: str | None = Form(None),
+    accept: bool = Form(True),
+    session: Session = S,
+    p: Principal = Depends(Require("catalog.manage")),
+) -> Any:
+    """Load a version (CSV/XLSX/JSON/NDJSON/Parquet). With accept=true (default) an acceptable
+    version is accepted at once; accept=false stages it for review. A rejected load answers 422
+    with the validation report; the attempt stays on record."""
+    path = spool(file)
+    try:
+        fn = service.load if accept else service.stage_version
+        v = fn(
+            session=session,
+            actor=p,
+            code=code,
+            path=path,
+            filename=file.filename or "",
+            mode=mode,
+            policy=policy,
+        )
+    finally:
+        path.unlink(missing_ok=True)
+    if v.state == "rejected":
+        err = Invalid("The data was rejected: see the validation report", code="version_rejected")
+        body = err.payload()
+        body["error"]["details"] = v.model_dump(mode="json")
+        return JSONResponse(body, status_code=422)
+    return v
+
+
+@router.get("/api/v1/catalog/resources/{code}/versions", response_model=list[VersionOut])
+def list_versions(
+    code: str, session: Session = S, _p: Principal = Depends(Require("catalog.view"))
+) -> list[VersionOut]:
+    return service.versions(session=session, code=code)
+
+
+@router.get("/api/v1/catalog/resources/{code}/versions/{version_id}", response_model=VersionOut)
+def get_version(
+    code: str, version_id: int, session: Session = S, _p: Principal = Depends(Require("catalog.view"))
+) -> VersionOut:
+    return service.get_version(session=session, code=code, version_id=version_id)
+
+
+@router.post("/api/v1/catalog/resources/{code}/versions/{version_id}/accept", response_model=VersionOut)
+def accept_version(
+    code: str, version_id: int, session: Session = S, p: Principal = Depends(Require("catalog.manage"))
+) -> VersionOut:
+    return service.accept_version(session=session, actor=p, code=code, version_id=version_id)
+
+
+@router.post("/api/v1/catalog/resources/{code}/versions/{version_id}/discard", response_model=VersionOut)
+def discard_version(
+    code: str, version_id: int, session: Session = S, p: Principal = Depends(Require("catalog.manage"))
+) -> VersionOut:
+    return service.discard_version(session=session, actor=p, code=code, version_id=version_id)
+
+
+@router.get("/api/v1/catalog/resources/{code}/versions/{version_id}/quarantine.{fmt}")
+def quarantine(
+    code: str,
+    version_id: int,
+    fmt: str,
+    session: Session = S,
+    p: Principal = Depends(Require("catalog.manage")),
+) -> Response:
+    """The rows kept out of a version, as sent, with `__row` and `__errors`; fix and load them again
+    (the loader ignores those two columns)."""
+    path = service.quarantine_path(session=session, actor=p, code=code, version_id=version_id)
+    data, media = excel.quarantine_file(path, fmt)
+    return Response(
+        data,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="quarantine-{code}-{version_id}.{fmt}"'},
+    )
+
+
+@router.post("/api/v1/catalog/resources/{code}/requests", response_model=AccessRequestOut, status_code=201)
+def request_access(
+    code: str, body: AccessRequestIn, session: Session = S, p: Principal = Depends(Require("catalog.request"))
+) -> AccessRequestOut:
+    return service.request_access(session=session, actor=p, code=code, data=body)
+
+
+@router.get("/api/v1/catalog/requests", response_model=list[AccessRequestOut])
+def list_requests(
+    box: str = Query("incoming", pattern="^(incoming|outgoing|all|escalated)$"),
+    state: str | None = None,
+    resource: str | None = None,
+    session: Session = S,
+    p: Principal = Depends(Require("catalog.view")),
+) -> list[AccessRequestOut]:
+    return service.requests(session=session, actor=p, box=box, state=state, code=resource)
+
+
+@router.post("/api/v1/catalog/requests/{request_id}/decision", response_model=AccessRequestOut)
+def decide(
+    request_id: int, body: DecisionIn, session: Session = S, p: Principal = Depends(Require("catalog.decide"))
+) -> AccessRequestOut:
+    return service.decide_request(session=session, actor=p, request_id=request_id, decision=body)
+
+
+@router.post("/api/v1/catalog/requests/{request_id}/revoke", response_model=AccessRequestOut)
+def revoke(
+    request_id: int, body: RevokeIn, session: Session = S, p: Principal = Depends(Require("catalog.decide"))
+) -> AccessRequestOut:
+    return service.revoke_grant(session=session, actor=p, request_id=request_id, reason=body.reason)
+
+
+@router.get("/api/v1/catalog/usage", response_model=list[UsageRow])
+def usage(
+    resource: str | None = None,
+    provider: str | None = None,
+    consumer: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    session: Session = S,
+    _p: Principal = Depends(Require("catalog.view")),
+) -> list[UsageRow]:
+    return service.usage(
+        session=session, code=resource, provider=provider, consumer=consumer, start=start, end=end
+    )
+
+
+@router.get("/api/v1/catalog/usage.xlsx")
+def usage_xlsx(
+    resource: str | None = None,
+    provider: str | None = None,
+    consumer: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    session: Session = S,
+    _p: Principal = Depends(Require("catalog.view")),
+) -> Response:
+    rows = service.usage(
+        session=session, code=resource, provider=provider, consumer=consumer, start=start, end=end
+    )
+    return Response(
+        excel.usage_xlsx(rows),
+        media_type=XLSX,
+        headers={"Content-Disposition": 'attachment; filename="catalog-usage.xlsx"'},
+    )
+
+
+@router.get("/api/v1/catalog/export.xlsx")
+def export_catalog(
+    department: str | None = None, session: Session = S, _p: Principal = Depends(Require("catalog.view"))
+) -> Response:
+    """The catalog as the 编制指南 Excel: sheet 信息资源 (one row per resource), sheet 信息项 (fields)."""
+    data = excel.export_catalog(session=session, department=department)
+    return Response(
+        data, media_type=XLSX, headers={"Content-Disposition": 'attachment; filename="catalog.xlsx"'}
+    )
+
+
+@router.post("/api/v1/catalog/import")
+def import_catalog(
+    file: UploadFile = File(...), session: Session = S, p: Principal = Depends(Require("catalog.manage"))
+) -> dict[str, Any]:
+    """Import a catalog Excel: all rows or none; every bad row is named with its sheet, row and column."""
+    file.file.seek(0)
+    return excel.import_catalog(session=session, actor=p, data=file.file.read())
+
+
+@router.get("/api/v1/catalog/overview")
+def overview(session: Session = S, _p: Principal = Depends(Require("catalog.admin"))) -> dict[str, Any]:
+    return service.overview(session=session)
+
+
+# ------------------------------------------------------------------------------------ data API
+class Call:
+    """Times a data-API call and writes its audit record, whatever the outcome."""
+
+    def __init__(self, request: Request, actor: Principal, code: str, kind: str) -> None:
+        self.request, self.actor, self.code, self.kind = request, actor, code, kind
+        self.t0 = time.perf_counter()
+        self.fields: list[str] = []
+        self.filters: dict[str, Any] = {}
+        self.version: int | None = None
+
+    def done(self, rows: int, outcome: str = "ok") -> None:
+        with get_database(self.request).transaction() as w:
+            service.record_call(
+                session=w,
+                actor=self.actor,
+                code=self.code,
+                kind=self.kind,
+                fields=self.fields,
+                filters=self.filters,
+                rows=rows,
+                latency_ms=(time.perf_counter() - self.t0) * 1000,
+                outcome=outcome,
+                version=self.version,
+            )
+
+    def refused(self, exc: CityOSError) -> JSONResponse:
+        """Record the refusal and answer it. The error is returned, not raised, so the request's own
+        unit of work ends normally and nothing can roll the audit record back."""
+        self.done(0, outcome=exc.code)
+        return JSONResponse(exc.payload(), status_code=exc.status)
+
+
+def _fields_param(fields: str | None) -> list[str] | None:
+    if not fields:
+        return None
+    return [f.strip() for f in fields.split(",") if f.strip()]
+
+
+def _prepare(
+    call: Call, session: Session, code: str, fields: str | None, version: int | None, filters: dict[str, str]
+) -> tuple[Path, Any, Any, list[reader.Filter]]:
+    wanted = _fields_param(fields)
+    call.fields = wanted or []
+    call.filters = filters
+    acc = service.access(session=session, actor=call.actor, code=code, fields=wanted)
+    call.fields = acc.fields
+    schema = service.schema_of(session=session, code=code)
+    path, v = service.version_path(session=session, code=code, number=version)
+    call.version = v.number
+    return path, schema, acc, reader.parse_filters(filters, schema, acc)
+
+
+def _filters(request: Request) -> dict[str, str]:
+    return {k: v for k, v in request.query_params.items() if k not in RESERVED}
+
+
+@router.get("/api/v1/data/{code}/rows", tags=["data"])
+def data_rows(
+    code: str,
+    request: Request,
+    fields: str | None = None,
+    limit: int = Query(100, ge=1, le=10_000),
+    after: str | None = None,
+    version: int | None = None,
+    session: Session = S,
+    p: Principal = Depends(authenticated),
+) -> Any:
+    """Rows with filters on key/index fields (`?field=eq.V`, `in.(a,b)`, `gte.V`, `lte.V`,
+    `prefix.V`), `fields=a,b`, keyset pages (`after=` the previous page's `next`)."""
+    call = Call(request, p, code, "rows")
+    try:
+        path, schema, acc, flt = _prepare(call, session, code, fields, version, _filters(request))
+        rows, nxt = reader.page(path, schema, acc, filters=flt, limit=limit, after=after)
+    except CityOSError as exc:
+        return call.refused(exc)
+    call.done(len(rows))
+    return {
+        "resource": service.get_resource(session=session, code=code).code,
+        "version": call.version,
+        "fields": acc.fields,
+        "masked": [f for f in acc.fields if f not in acc.clear],
+        "rows": rows,
+        "next": nxt,
+    }
+
+
+@router.get("/api/v1/data/{code}/rows/{key}", tags=["data"])
+def data_lookup(
+    code: str,
+    key: str,
+    request: Request,
+    fields: str | None = None,
+    version: int | None = None,
+    session: Session = S,
+    p: Principal = Depends(authenticated),
+) -> Any:
+    """One row by its primary key (parts of a composite key separated by commas)."""
+    call = Call(request, p, code, "lookup")
+    try:
+        path, schema, acc, _ = _prepare(call, session, code, fields, version, {})
+        call.filters = {"key": key}
+        row = reader.lookup(path, schema, acc, key.split(","))
+        if row is None:
+            from cityos.core.errors import NotFound
+
+            raise NotFound("No row with key {key}", code="row_not_found", params={"key": key})
+    except CityOSError as exc:
+        return call.refused(exc)
+    call.done(1)
+    return {
+        "resource": code,
+        "version": call.version,
+        "row": row,
+        "masked": [f for f in acc.fields if f not in acc.clear],
+    }
+
+
+@router.get("/api/v1/data/{code}/export.{fmt}", tags=["data"])
+def data_export(
+    code: str,
+    fmt: str,
+    request: Request,
+    fields: str | None = None,
+    version: int | None = None,
+    session: Session = S,
+    p: Principal = Depends(authenticated),
+) -> Any:
+    """The whole (filtered) resource, streamed: csv, ndjson or parquet."""
+    call = Call(request, p, code, "export")
+    try:
+        if fmt not in EXPORT_TYPES:
+            raise Invalid("Export format must be csv, ndjson or parquet", code="bad_format", field="fmt")
+        path, schema, acc, flt = _prepare(call, session, code, fields, version, _filters(request))
+        n = reader.count(path, schema, flt)
+    except CityOSError as exc:
+        return call.refused(exc)
+    call.done(n)
+    stream: Iterator[bytes] = reader.export(path, schema, acc, fmt, filters=flt)
+    name = f"{code.replace('/', '-')}-v{call.version}.{fmt}"
+    return StreamingResponse(
+        stream,
+        media_type=EXPORT_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "X-Row-Count": str(n)},
+    )
+
+
+@router.get("/api/v1/data/{code}/changes", tags=["data"])
+def data_changes(
+    code: str,
+    since: int,
+    request: Request,
+    fields: str | None = None,
+    version: int | None = None,
+    session: Session = S,
+    p: Principal = Depends(authenticated),
+) -> Any:
+    """Rows added or changed, and keys removed, between version `since` and the current (or `version`)."""
+    call = Call(request, p, code, "changes")
+    try:
+        path, schema, acc, _ = _prepare(call, session, code, fields, version, {})
+        call.filters = {"since": since}
+        old = None
+        if since > 0:
+            old, _v = service.version_path(session=session, code=code, number=since)
+        out = reader.changes(old, path, schema, acc)
+    except CityOSError as exc:
+        return call.refused(exc)
+    call.done(len(out["upserted"]) + len(out["removed"]))
+    return {"resource": code, "since": since, "version": call.version, **out}

@@ -1,0 +1,20 @@
+"""The worker's timers for the catalog: stale-data reminders and overdue access requests."""
+
+from __future__ import annotations
+
+from cityos.catalog import service
+from cityos.core.db import Database
+from cityos.core.jobs import Job
+
+
+def stale(db: Database) -> int:
+    with db.transaction() as s:
+        return service.remind_stale(session=s)
+
+
+def overdue_requests(db: Database) -> int:
+    with db.transaction() as s:
+        return service.escalate_overdue_requests(session=s)
+
+
+JOBS = [Job("catalog.stale", 3600, stale), Job("catalog.requests", 600, overdue_requests)]

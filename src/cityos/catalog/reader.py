@@ -1,0 +1,324 @@
+"""Reads of a version's Parquet file for the data API and the portal, with the caller's `Access`
+applied in SQL: only the allowed fields are selected, sensitive ones masked unless in clear.
+
+Filters (on the resource's key and index fields only, so every call is an indexed read):
+    eq.V   in.(V1,V2)   gt.V  gte.V  lt.V  lte.V   prefix.V
+written PostgREST-style in query strings: `?id_number=eq.371302199001011234`.
+Pages are keyset-paginated on the primary key (on the row position when there is none); the
+cursor is opaque to callers.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from cityos.catalog import masking
+from cityos.catalog.engine import DUCK_TYPES, lit, q
+from cityos.catalog.schemas import Access
+from cityos.catalog.tableschema import Schema
+from cityos.core.errors import Invalid
+
+OPS = ("eq", "in", "gt", "gte", "lt", "lte", "prefix")
+_SQL_OPS = {"eq": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+ROWNUM = "__pos"
+
+_base: duckdb.DuckDBPyConnection | None = None
+_lock = threading.Lock()
+_local = threading.local()
+
+
+def _con() -> duckdb.DuckDBPyConnection:
+    """One DuckDB database per process, one cursor per thread (cursors may not be shared)."""
+    global _base
+    cur = getattr(_local, "cur", None)
+    if cur is not None:
+        return cur
+    with _lock:
+        if _base is None:
+            _base = duckdb.connect(":memory:")
+            _base.execute("SET parquet_metadata_cache = true")
+            _base.execute("SET enable_progress_bar = false")
+        cur = _base.cursor()
+    _local.cur = cur
+    return cur
+
+
+@dataclass(frozen=True)
+class Filter:
+    field: str
+    op: str
+    value: Any
+
+
+def parse_filters(params: dict[str, str], schema: Schema, access: Access) -> list[Filter]:
+    out = []
+    filterable = set(schema.filterable())
+    for name, raw in params.items():
+        if schema.get(name) is None:
+            raise Invalid("Unknown field {field}", field=name, code="unknown_field", params={"field": name})
+        if name not in filterable:
+            raise Invalid(
+                "Filtering is allowed on key and index fields only: {fields}",
+                field=name,
+                code="filter_not_indexed",
+                params={"fields": ", ".join(sorted(filterable))},
+            )
+        if name not in access.fields:
+            raise Invalid(
+                "You may not filter on a field you may not read", field=name, code="filter_not_granted"
+            )
+        op, sep, value = raw.partition(".")
+        if not sep or op not in OPS:
+            raise Invalid(
+                "Filter {field} must be op.value with op one of eq, in, gt, gte, lt, lte, prefix",
+                field=name,
+                code="bad_filter",
+                params={"field": name},
+            )
+        if op == "in":
+            if not (value.startswith("(") and value.endswith(")")):
+                raise Invalid(
+                    "in.(a,b,…) needs parentheses", field=name, code="bad_filter", params={"field": name}
+                )
+            values = [v for v in value[1:-1].split(",") if v != ""]
+            if not values or len(values) > 1000:
+                raise Invalid(
+                    "in.(…) takes 1 to 1000 values", field=name, code="bad_filter", params={"field": name}
+                )
+            out.append(Filter(name, op, values))
+        else:
+            out.append(Filter(name, op, value))
+    return out
+
+
+def _cast(schema: Schema, name: str) -> str:
+    f = schema.get(name)
+    return DUCK_TYPES[f.type] if f else "VARCHAR"
+
+
+def _where(schema: Schema, filters: list[Filter]) -> tuple[str, list[Any]]:
+    parts: list[str] = []
+    params: list[Any] = []
+    for f in filters:
+        col = "t." + q(f.field)
+        t = _cast(schema, f.field)
+        if f.op == "in":
+            parts.append(f"{col} IN ({', '.join(f'TRY_CAST(? AS {t})' for _ in f.value)})")
+            params.extend(f.value)
+        elif f.op == "prefix":
+            parts.append(f"starts_with(CAST({col} AS VARCHAR), ?)")
+            params.append(f.value)
+        else:
+            parts.append(f"{col} {_SQL_OPS[f.op]} TRY_CAST(? AS {t})")
+            params.append(f.value)
+    return (" WHERE " + " AND ".join(parts)) if parts else "", params
+
+
+def _select(schema: Schema, access: Access) -> str:
+    """Columns are qualified with the source alias `t`: DuckDB lets a select list refer to its own
+    aliases, and a masked alias must never stand in for the stored value in ORDER BY or keys."""
+    cols = []
+    clear = set(access.clear)
+    for name in access.fields:
+        f = schema.get(name)
+        assert f is not None
+        cols.append(f"{masking.select_sql(f, 't.' + q(name), clear=name in clear)} AS {q(name)}")
+    return ", ".join(cols)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v.isoformat(sep=" ")
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return float(v)
+    return v
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps([_jsonable(v) for v in values]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, n: int) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+    except ValueError:
+        raise Invalid("The page cursor is not valid", field="after", code="bad_cursor") from None
+    if not isinstance(values, list) or len(values) != n:
+        raise Invalid("The page cursor is not valid", field="after", code="bad_cursor")
+    return values
+
+
+def page(
+    path: Path,
+    schema: Schema,
+    access: Access,
+    *,
+    filters: list[Filter],
+    limit: int = 100,
+    after: str | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    key = list(schema.primary_key)
+    src = f"read_parquet({lit(str(path))}, file_row_number = true) t"
+    order_cols = ["t." + q(k) for k in key] if key else ["t.file_row_number"]
+    where, params = _where(schema, filters)
+    if after:
+        values = decode_cursor(after, len(order_cols))
+        types = [_cast(schema, k) for k in key] if key else ["BIGINT"]
+        cond = f"({', '.join(order_cols)}) > ({', '.join(f'CAST(? AS {t})' for t in types)})"
+        where = (where + " AND " + cond) if where else " WHERE " + cond
+        params.extend(values)
+    sel = _select(schema, access)
+    extra = ", ".join(f"{c} AS __k{i}" for i, c in enumerate(order_cols))
+    sql = f"SELECT {sel}, {extra} FROM {src}{where} ORDER BY {', '.join(order_cols)} LIMIT {int(limit) + 1}"
+    cur = _con().execute(sql, params)
+    names = [d[0] for d in cur.description]
+    rows = cur.fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    nk = len(order_cols)
+    out = [{n: _jsonable(v) for n, v in zip(names[:-nk], r[:-nk], strict=True)} for r in rows]
+    nxt = encode_cursor(list(rows[-1][-nk:])) if more and rows else None
+    return out, nxt
+
+
+def lookup(path: Path, schema: Schema, access: Access, key_values: list[str]) -> dict[str, Any] | None:
+    key = list(schema.primary_key)
+    if not key:
+        raise Invalid("This resource has no key to look up by", code="no_key")
+    if len(key_values) != len(key):
+        raise Invalid(
+            "The key has {n} parts: {fields}",
+            code="bad_key",
+            params={"n": len(key), "fields": ", ".join(key)},
+        )
+    cond = " AND ".join(f"t.{q(k)} = TRY_CAST(? AS {_cast(schema, k)})" for k in key)
+    cur = _con().execute(
+        f"SELECT {_select(schema, access)} FROM read_parquet({lit(str(path))}) t WHERE {cond} LIMIT 1",
+        key_values,
+    )
+    row = cur.fetchone()
+    if row is None:
+        return None
+    return {d[0]: _jsonable(v) for d, v in zip(cur.description, row, strict=True)}
+
+
+def count(path: Path, schema: Schema, filters: list[Filter]) -> int:
+    where, params = _where(schema, filters)
+    row = _con().execute(f"SELECT count(*) FROM read_parquet({lit(str(path))}) t{where}", params).fetchone()
+    return int(row[0]) if row else 0
+
+
+def export(
+    path: Path, schema: Schema, access: Access, fmt: str, *, filters: list[Filter], chunk_rows: int = 100_000
+) -> Iterator[bytes]:
+    """Stream the (filtered, masked) rows as CSV, NDJSON or Parquet, in Arrow record batches."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    where, params = _where(schema, filters)
+    order = ", ".join(q(k) for k in schema.primary_key)
+    sql = f"SELECT {_select(schema, access)} FROM read_parquet({lit(str(path))}) t{where}" + (
+        f" ORDER BY {order}" if order else ""
+    )
+    cur = _base_cursor()
+    try:
+        reader = cur.sql(sql, params=params).to_arrow_reader(chunk_rows)
+        if fmt == "parquet":
+            buf = io.BytesIO()
+            writer = pq.ParquetWriter(buf, reader.schema, compression="zstd")
+            for batch in reader:
+                writer.write_batch(batch)
+                if buf.tell() > (8 << 20):
+                    yield buf.getvalue()
+                    buf.seek(0)
+                    buf.truncate()
+            writer.close()
+            yield buf.getvalue()
+        elif fmt == "csv":
+            first = True
+            for batch in reader:
+                buf = io.BytesIO()
+                if first:
+                    buf.write(b"\xef\xbb\xbf")  # Excel opens UTF-8 CSV with a BOM in the right encoding
+                pacsv.write_csv(pa.Table.from_batches([batch]), buf, pacsv.WriteOptions(include_header=first))
+                first = False
+                yield buf.getvalue()
+            if first:
+                yield b"\xef\xbb\xbf" + (",".join(access.fields) + "\n").encode()
+        elif fmt == "ndjson":
+            for batch in reader:
+                cols = batch.to_pydict()
+                names = list(cols)
+                n = batch.num_rows
+                lines = [
+                    json.dumps({k: _jsonable(cols[k][i]) for k in names}, ensure_ascii=False)
+                    for i in range(n)
+                ]
+                yield ("\n".join(lines) + "\n").encode() if lines else b""
+        else:
+            raise Invalid("Export format must be csv, ndjson or parquet", code="bad_format")
+    finally:
+        cur.close()
+
+
+def _base_cursor() -> duckdb.DuckDBPyConnection:
+    _con()
+    assert _base is not None
+    with _lock:
+        return _base.cursor()
+
+
+def changes(
+    old: Path | None, new: Path, schema: Schema, access: Access, *, limit: int = 10_000
+) -> dict[str, Any]:
+    """Rows added or changed and keys removed between two versions (by primary key)."""
+    key = list(schema.primary_key)
+    if not key:
+        raise Invalid("Changes need a primary key in the schema", code="no_key")
+    sel = _select(schema, access)
+    names = ", ".join(q(f.name) for f in schema.fields)
+    keys = ", ".join(q(k) for k in key)
+    con = _con()
+    new_src = f"read_parquet({lit(str(new))})"
+    if old is None:
+        upserts_sql = f"SELECT {sel} FROM {new_src} t"
+        removed_sql = None
+    else:
+        old_src = f"read_parquet({lit(str(old))})"
+        upserts_sql = (
+            f"SELECT {sel} FROM (SELECT {names} FROM {new_src} EXCEPT SELECT {names} FROM {old_src}) t "
+            f"ORDER BY {', '.join('t.' + q(k) for k in key)}"
+        )
+        masked_keys = ", ".join(
+            f"{masking.select_sql(schema.get(k), 't.' + q(k), clear=k in access.clear)} AS {q(k)}"  # type: ignore[arg-type]
+            for k in key
+        )
+        removed_sql = (
+            f"SELECT {masked_keys} FROM (SELECT {keys} FROM {old_src} EXCEPT SELECT {keys} FROM {new_src}) t "
+            f"ORDER BY {', '.join('t.' + q(k) for k in key)}"
+        )
+    cur = con.execute(upserts_sql + f" LIMIT {limit + 1}")
+    cols = [d[0] for d in cur.description]
+    up = [{c: _jsonable(v) for c, v in zip(cols, r, strict=True)} for r in cur.fetchall()]
+    removed: list[dict[str, Any]] = []
+    if removed_sql:
+        cur = con.execute(removed_sql + f" LIMIT {limit + 1}")
+        kc = [d[0] for d in cur.description]
+        removed = [{c: _jsonable(v) for c, v in zip(kc, r, strict=True)} for r in cur.fetchall()]
+    truncated = len(up) > limit or len(removed) > limit
+    return {"upserted": up[:limit], "removed": removed[:limit], "truncated": truncated}
