@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from cityos.catalog import excel, reader, service
 from cityos.catalog.schemas import (
+    Access,
     AccessRequestIn,
     AccessRequestOut,
     DecisionIn,
@@ -31,9 +32,10 @@ from cityos.catalog.schemas import (
     UsageRow,
     VersionOut,
 )
-from cityos.core.errors import CityOSError, Invalid
+from cityos.catalog.tableschema import Schema
+from cityos.core.errors import CityOSError, Invalid, NotFound, Unauthorized
 from cityos.identity.schemas import Principal
-from cityos.web.deps import Require, authenticated, get_database, get_session
+from cityos.web.deps import ANONYMOUS, Require, current_principal, get_database, get_session
 
 router = APIRouter(tags=["catalog"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -320,14 +322,35 @@ def overview(session: Session = S, _p: Principal = Depends(Require("catalog.admi
 
 # ------------------------------------------------------------------------------------ data API
 class Call:
-    """Times a data-API call and writes its audit record, whatever the outcome."""
+    """One data-API call in three short steps, never holding two database connections at once:
+    (1) a read-only unit of work resolves the caller, the share rules and the version; (2) DuckDB
+    reads the rows with no database connection held; (3) a unit of work of its own writes the
+    audit record and the counters — whatever the outcome, a refusal included."""
 
-    def __init__(self, request: Request, actor: Principal, code: str, kind: str) -> None:
-        self.request, self.actor, self.code, self.kind = request, actor, code, kind
+    def __init__(self, request: Request, code: str, kind: str) -> None:
+        self.request, self.code, self.kind = request, code, kind
         self.t0 = time.perf_counter()
+        self.actor: Principal = ANONYMOUS
         self.fields: list[str] = []
         self.filters: dict[str, Any] = {}
         self.version: int | None = None
+
+    def prepare(
+        self, fields: str | None, version: int | None, filters: dict[str, str]
+    ) -> tuple[Path, Schema, Access, list[reader.Filter]]:
+        wanted = _fields_param(fields)
+        self.fields = wanted or []
+        self.filters = dict(filters)
+        with get_database(self.request).transaction(read_only=True) as s:
+            self.actor = current_principal(self.request, s)
+            if not self.actor.is_authenticated:
+                raise Unauthorized("Please log in first", code="login_required")
+            acc = service.access(session=s, actor=self.actor, code=self.code, fields=wanted)
+            self.fields = acc.fields
+            schema = service.schema_of(session=s, code=self.code)
+            path, v = service.version_path(session=s, code=self.code, number=version)
+        self.version = v.number
+        return path, schema, acc, reader.parse_filters(filters, schema, acc)
 
     def done(self, rows: int, outcome: str = "ok") -> None:
         with get_database(self.request).transaction() as w:
@@ -345,8 +368,7 @@ class Call:
             )
 
     def refused(self, exc: CityOSError) -> JSONResponse:
-        """Record the refusal and answer it. The error is returned, not raised, so the request's own
-        unit of work ends normally and nothing can roll the audit record back."""
+        """Record the refusal and answer it (returned, not raised: nothing can roll it back)."""
         self.done(0, outcome=exc.code)
         return JSONResponse(exc.payload(), status_code=exc.status)
 
@@ -357,22 +379,12 @@ def _fields_param(fields: str | None) -> list[str] | None:
     return [f.strip() for f in fields.split(",") if f.strip()]
 
 
-def _prepare(
-    call: Call, session: Session, code: str, fields: str | None, version: int | None, filters: dict[str, str]
-) -> tuple[Path, Any, Any, list[reader.Filter]]:
-    wanted = _fields_param(fields)
-    call.fields = wanted or []
-    call.filters = filters
-    acc = service.access(session=session, actor=call.actor, code=code, fields=wanted)
-    call.fields = acc.fields
-    schema = service.schema_of(session=session, code=code)
-    path, v = service.version_path(session=session, code=code, number=version)
-    call.version = v.number
-    return path, schema, acc, reader.parse_filters(filters, schema, acc)
-
-
 def _filters(request: Request) -> dict[str, str]:
     return {k: v for k, v in request.query_params.items() if k not in RESERVED}
+
+
+def _masked(acc: Access) -> list[str]:
+    return [f for f in acc.fields if f not in acc.clear]
 
 
 @router.get("/api/v1/data/{code}/rows", tags=["data"])
@@ -383,23 +395,21 @@ def data_rows(
     limit: int = Query(100, ge=1, le=10_000),
     after: str | None = None,
     version: int | None = None,
-    session: Session = S,
-    p: Principal = Depends(authenticated),
 ) -> Any:
     """Rows with filters on key/index fields (`?field=eq.V`, `in.(a,b)`, `gte.V`, `lte.V`,
     `prefix.V`), `fields=a,b`, keyset pages (`after=` the previous page's `next`)."""
-    call = Call(request, p, code, "rows")
+    call = Call(request, code, "rows")
     try:
-        path, schema, acc, flt = _prepare(call, session, code, fields, version, _filters(request))
+        path, schema, acc, flt = call.prepare(fields, version, _filters(request))
         rows, nxt = reader.page(path, schema, acc, filters=flt, limit=limit, after=after)
     except CityOSError as exc:
         return call.refused(exc)
     call.done(len(rows))
     return {
-        "resource": service.get_resource(session=session, code=code).code,
+        "resource": acc.resource_code,
         "version": call.version,
         "fields": acc.fields,
-        "masked": [f for f in acc.fields if f not in acc.clear],
+        "masked": _masked(acc),
         "rows": rows,
         "next": nxt,
     }
@@ -407,57 +417,38 @@ def data_rows(
 
 @router.get("/api/v1/data/{code}/rows/{key}", tags=["data"])
 def data_lookup(
-    code: str,
-    key: str,
-    request: Request,
-    fields: str | None = None,
-    version: int | None = None,
-    session: Session = S,
-    p: Principal = Depends(authenticated),
+    code: str, key: str, request: Request, fields: str | None = None, version: int | None = None
 ) -> Any:
     """One row by its primary key (parts of a composite key separated by commas)."""
-    call = Call(request, p, code, "lookup")
+    call = Call(request, code, "lookup")
     try:
-        path, schema, acc, _ = _prepare(call, session, code, fields, version, {})
+        path, schema, acc, _ = call.prepare(fields, version, {})
         call.filters = {"key": key}
         row = reader.lookup(path, schema, acc, key.split(","))
         if row is None:
-            from cityos.core.errors import NotFound
-
             raise NotFound("No row with key {key}", code="row_not_found", params={"key": key})
     except CityOSError as exc:
         return call.refused(exc)
     call.done(1)
-    return {
-        "resource": code,
-        "version": call.version,
-        "row": row,
-        "masked": [f for f in acc.fields if f not in acc.clear],
-    }
+    return {"resource": acc.resource_code, "version": call.version, "row": row, "masked": _masked(acc)}
 
 
 @router.get("/api/v1/data/{code}/export.{fmt}", tags=["data"])
 def data_export(
-    code: str,
-    fmt: str,
-    request: Request,
-    fields: str | None = None,
-    version: int | None = None,
-    session: Session = S,
-    p: Principal = Depends(authenticated),
+    code: str, fmt: str, request: Request, fields: str | None = None, version: int | None = None
 ) -> Any:
     """The whole (filtered) resource, streamed: csv, ndjson or parquet."""
-    call = Call(request, p, code, "export")
+    call = Call(request, code, "export")
     try:
         if fmt not in EXPORT_TYPES:
             raise Invalid("Export format must be csv, ndjson or parquet", code="bad_format", field="fmt")
-        path, schema, acc, flt = _prepare(call, session, code, fields, version, _filters(request))
+        path, schema, acc, flt = call.prepare(fields, version, _filters(request))
         n = reader.count(path, schema, flt)
     except CityOSError as exc:
         return call.refused(exc)
     call.done(n)
     stream: Iterator[bytes] = reader.export(path, schema, acc, fmt, filters=flt)
-    name = f"{code.replace('/', '-')}-v{call.version}.{fmt}"
+    name = f"{acc.resource_code.replace('/', '-')}-v{call.version}.{fmt}"
     return StreamingResponse(
         stream,
         media_type=EXPORT_TYPES[fmt],
@@ -467,24 +458,19 @@ def data_export(
 
 @router.get("/api/v1/data/{code}/changes", tags=["data"])
 def data_changes(
-    code: str,
-    since: int,
-    request: Request,
-    fields: str | None = None,
-    version: int | None = None,
-    session: Session = S,
-    p: Principal = Depends(authenticated),
+    code: str, since: int, request: Request, fields: str | None = None, version: int | None = None
 ) -> Any:
     """Rows added or changed, and keys removed, between version `since` and the current (or `version`)."""
-    call = Call(request, p, code, "changes")
+    call = Call(request, code, "changes")
     try:
-        path, schema, acc, _ = _prepare(call, session, code, fields, version, {})
+        path, schema, acc, _ = call.prepare(fields, version, {})
         call.filters = {"since": since}
         old = None
         if since > 0:
-            old, _v = service.version_path(session=session, code=code, number=since)
+            with get_database(request).transaction(read_only=True) as s:
+                old, _v = service.version_path(session=s, code=code, number=since)
         out = reader.changes(old, path, schema, acc)
     except CityOSError as exc:
         return call.refused(exc)
     call.done(len(out["upserted"]) + len(out["removed"]))
-    return {"resource": code, "since": since, "version": call.version, **out}
+    return {"resource": acc.resource_code, "since": since, "version": call.version, **out}

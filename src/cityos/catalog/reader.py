@@ -13,7 +13,9 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -36,6 +38,52 @@ ROWNUM = "__pos"
 _base: duckdb.DuckDBPyConnection | None = None
 _lock = threading.Lock()
 _local = threading.local()
+_attached: dict[Path, str] = {}
+
+
+def serving_path(parquet: Path) -> Path:
+    """The keyed serving copy of a version: a read-only DuckDB file with the rows and an index on
+    the primary key, derived from (and named like) the version's Parquet file."""
+    return parquet.with_suffix(".duckdb")
+
+
+def build_serving(parquet: Path, key: list[str]) -> Path | None:
+    """Build the serving copy once per version (atomically; content-addressed like the Parquet).
+    Keyed lookups and filtered pages then read an index instead of decompressing row groups."""
+    if not key:
+        return None
+    dst = serving_path(parquet)
+    if dst.exists():
+        return dst
+    tmp = dst.with_name(f".{uuid.uuid4().hex}.duckdb")
+    con = duckdb.connect(str(tmp))
+    try:
+        con.execute(f"CREATE TABLE data AS SELECT * FROM read_parquet({lit(str(parquet))})")
+        con.execute(f"CREATE INDEX data_key ON data ({', '.join(q(k) for k in key)})")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    os.replace(tmp, dst)
+    return dst
+
+
+def _table(parquet: Path, *, row_numbers: bool = False) -> str:
+    """The SQL source for a version: its serving copy when there is one, else the Parquet file."""
+    sp = serving_path(parquet)
+    if not row_numbers and sp.exists():
+        alias = _attached.get(sp)
+        if alias is None:
+            _con()
+            assert _base is not None
+            with _lock:
+                alias = _attached.get(sp)
+                if alias is None:
+                    alias = "v_" + uuid.uuid4().hex[:12]
+                    _base.execute(f"ATTACH {lit(str(sp))} AS {alias} (READ_ONLY)")
+                    _attached[sp] = alias
+        return f"{alias}.data t"
+    extra = ", file_row_number = true" if row_numbers else ""
+    return f"read_parquet({lit(str(parquet))}{extra}) t"
 
 
 def _con() -> duckdb.DuckDBPyConnection:
@@ -172,7 +220,7 @@ def page(
     after: str | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     key = list(schema.primary_key)
-    src = f"read_parquet({lit(str(path))}, file_row_number = true) t"
+    src = _table(path, row_numbers=not key)
     order_cols = ["t." + q(k) for k in key] if key else ["t.file_row_number"]
     where, params = _where(schema, filters)
     if after:
@@ -207,7 +255,7 @@ def lookup(path: Path, schema: Schema, access: Access, key_values: list[str]) ->
         )
     cond = " AND ".join(f"t.{q(k)} = TRY_CAST(? AS {_cast(schema, k)})" for k in key)
     cur = _con().execute(
-        f"SELECT {_select(schema, access)} FROM read_parquet({lit(str(path))}) t WHERE {cond} LIMIT 1",
+        f"SELECT {_select(schema, access)} FROM {_table(path)} WHERE {cond} LIMIT 1",
         key_values,
     )
     row = cur.fetchone()
@@ -218,7 +266,7 @@ def lookup(path: Path, schema: Schema, access: Access, key_values: list[str]) ->
 
 def count(path: Path, schema: Schema, filters: list[Filter]) -> int:
     where, params = _where(schema, filters)
-    row = _con().execute(f"SELECT count(*) FROM read_parquet({lit(str(path))}) t{where}", params).fetchone()
+    row = _con().execute(f"SELECT count(*) FROM {_table(path)}{where}", params).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -231,10 +279,11 @@ def export(
     import pyarrow.parquet as pq
 
     where, params = _where(schema, filters)
-    order = ", ".join(q(k) for k in schema.primary_key)
-    sql = f"SELECT {_select(schema, access)} FROM read_parquet({lit(str(path))}) t{where}" + (
-        f" ORDER BY {order}" if order else ""
-    )
+    # the version's Parquet is written sorted by key and read in file order: no re-sort (and no
+    # ORDER BY that could bind to a masked alias)
+    sql = f"SELECT {_select(schema, access)} FROM read_parquet({lit(str(path))}) t{where}"
+    if fmt == "ndjson":  # DuckDB renders each row as JSON; Python only joins the lines
+        sql = f"SELECT to_json(r)::VARCHAR AS line FROM ({sql}) r"
     cur = _base_cursor()
     try:
         reader = cur.sql(sql, params=params).to_arrow_reader(chunk_rows)
@@ -262,14 +311,9 @@ def export(
                 yield b"\xef\xbb\xbf" + (",".join(access.fields) + "\n").encode()
         elif fmt == "ndjson":
             for batch in reader:
-                cols = batch.to_pydict()
-                names = list(cols)
-                n = batch.num_rows
-                lines = [
-                    json.dumps({k: _jsonable(cols[k][i]) for k in names}, ensure_ascii=False)
-                    for i in range(n)
-                ]
-                yield ("\n".join(lines) + "\n").encode() if lines else b""
+                lines = batch.column(0).to_pylist()
+                if lines:
+                    yield ("\n".join(lines) + "\n").encode()
         else:
             raise Invalid("Export format must be csv, ndjson or parquet", code="bad_format")
     finally:

@@ -17,7 +17,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from cityos.catalog import engine
+from cityos.catalog import engine, reader
 from cityos.catalog import permissions as _permissions  # noqa: F401  (grants catalog.* to roles)
 from cityos.catalog.models import AccessRequest, Resource, ResourceField, Usage, Version
 from cityos.catalog.schemas import (
@@ -630,6 +630,8 @@ def accept_version(*, session: Session, actor: Principal, code: str, version_id:
     r = _get(session, code)
     _may_manage(actor, r.provider_department_id)
     v = _staged(session, r, version_id)
+    if v.path:  # before any write: building the keyed serving copy of a big version takes seconds
+        reader.build_serving(get_settings().datastore / v.path, list(v.schema.get("primaryKey") or []))
     n = (session.scalar(select(func.max(Version.number)).where(Version.resource_id == r.id)) or 0) + 1
     now = clock.now()
     v.number = n
