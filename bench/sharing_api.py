@@ -108,7 +108,8 @@ def population_csv(rows: int) -> Path:
         names = "[" + ", ".join(f"'{n}'" for n in NAMES) + "]"
         tmp = path.with_suffix(".tmp")
         t = time.perf_counter()
-        con = duckdb.connect(config={"enable_progress_bar": False})
+        con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")
         con.execute(f"""
             COPY (
                 SELECT id_number,

@@ -253,15 +253,49 @@ def lookup(path: Path, schema: Schema, access: Access, key_values: list[str]) ->
             code="bad_key",
             params={"n": len(key), "fields": ", ".join(key)},
         )
-    cond = " AND ".join(f"t.{q(k)} = TRY_CAST(? AS {_cast(schema, k)})" for k in key)
-    cur = _con().execute(
-        f"SELECT {_select(schema, access)} FROM {_table(path)} WHERE {cond} LIMIT 1",
-        key_values,
-    )
-    row = cur.fetchone()
+    # Values are converted here, not with a SQL cast, so the predicate stays a plain comparison
+    # that DuckDB answers from the serving copy's index (a cast on the parameter loses the index).
+    params: list[Any] = []
+    for k, raw in zip(key, key_values, strict=True):
+        value = _key_value(schema, k, raw)
+        if value is None:
+            return None  # a key that cannot be of the field's type matches no row
+        params.append(value)
+    cond = " AND ".join(f"t.{q(k)} = ?" for k in key)
+    cols = ", ".join(f"t.{q(n)}" for n in access.fields)
+    # one row: plain columns, masked here by the same conventions as the SQL masking (binding the
+    # masking expressions would cost DuckDB more than the indexed read itself)
+    row = _con().execute(f"SELECT {cols} FROM {_table(path)} WHERE {cond} LIMIT 1", params).fetchone()
     if row is None:
         return None
-    return {d[0]: _jsonable(v) for d, v in zip(cur.description, row, strict=True)}
+    clear = set(access.clear)
+    out: dict[str, Any] = {}
+    for name, value in zip(access.fields, row, strict=True):
+        f = schema.get(name)
+        if f is not None and name not in clear and f.sensitivity == "sensitive" and f.mask_kind() != "none":
+            out[name] = masking.mask_value(f.mask_kind(), None if value is None else str(_jsonable(value)))
+        else:
+            out[name] = _jsonable(value)
+    return out
+
+
+def _key_value(schema: Schema, name: str, raw: str) -> Any:
+    f = schema.get(name)
+    t = f.type if f else "string"
+    try:
+        if t in ("integer", "year"):
+            return int(raw)
+        if t == "number":
+            return float(raw)
+        if t == "date":
+            return date.fromisoformat(raw)
+        if t == "datetime":
+            return datetime.fromisoformat(raw)
+        if t == "boolean":
+            return {"true": True, "false": False}.get(raw.lower())
+    except ValueError:
+        return None
+    return raw
 
 
 def count(path: Path, schema: Schema, filters: list[Filter]) -> int:
