@@ -154,7 +154,8 @@ def csv_file(rows: int) -> Path:
         DATA.mkdir(parents=True, exist_ok=True)
         t = time.perf_counter()
         tmp = path.with_suffix(".tmp")
-        con = duckdb.connect(config={"enable_progress_bar": False})
+        con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")
         con.execute(
             f"COPY (SELECT {', '.join(COLUMNS)} FROM ({people_sql(rows)})) TO '{tmp}' (HEADER, DELIMITER ',')"
         )

@@ -407,9 +407,11 @@ def _const_lit(f: FieldSpec, v: Any) -> str:
 
 
 def _field_errors(
-    f: FieldSpec, col: str, typed: str, missing: str, key: bool, sole_key: bool = False
+    f: FieldSpec, col: str, typed: str, missing: str, key: bool, sole_key: bool = False, format_ok: str = ""
 ) -> list[tuple[str, str]]:
-    """(code, SQL condition that is TRUE when the value breaks the rule)."""
+    """(code, SQL condition that is TRUE when the value breaks the rule). `col`, `typed` and
+    `missing` may be expressions or the columns of a subquery that computed them once;
+    `format_ok`, when given, is such a column for the field's format check."""
     c = f.constraints
     present = f"NOT {missing}"
     out: list[tuple[str, str]] = []
@@ -418,7 +420,8 @@ def _field_errors(
     if f.type != "string":
         out.append(("type", f"{present} AND ({typed}) IS NULL"))
     elif f.format != "default":
-        out.append(("format", f"{present} AND NOT coalesce({formats.check_expr(f.format, col)}, false)"))
+        ok = format_ok or f"coalesce({formats.check_expr(f.format, col)}, false)"
+        out.append(("format", f"{present} AND NOT {ok}"))
     if "enum" in c:
         out.append(
             ("enum", f"{present} AND ({typed}) NOT IN ({', '.join(_const_lit(f, v) for v in c['enum'])})")
@@ -496,26 +499,39 @@ def validate(
     key = list(schema.primary_key)
     if mode == "upsert" and not key:
         raise Invalid("Upsert needs a primary key in the schema", code="upsert_without_key", field="mode")
+    # Each field's typed value, missing flag and format check are computed once, in the inner
+    # query; the outer one builds the error list from those columns.
+    inner = ["__row"]
     selects = ["__row"]
     errors_sql: list[str] = []
     missing_sql: list[str] = []
-    for f in schema.fields:
+    value, typed_col = {}, {}
+    for i, f in enumerate(schema.fields):
         col = q(mapping[f.name])
-        typed = typed_expr(f, col)
-        missing = _missing(col, schema)
-        selects.append(f"CAST({typed} AS {DUCK_TYPES[f.type]}) AS {q(f.name)}")
-        missing_sql.append(f"count(*) FILTER (WHERE {missing}) AS {q(f.name)}")
-        for code, cond in _field_errors(f, col, typed, missing, f.name in key, key == [f.name]):
+        value[f.name], typed_col[f.name], missing, format_ok = (f"__v{i}", f"__t{i}", f"__m{i}", "")
+        inner += [
+            f"{col} AS {value[f.name]}",
+            f"CAST({typed_expr(f, col)} AS {DUCK_TYPES[f.type]}) AS {typed_col[f.name]}",
+            f"{_missing(col, schema)} AS {missing}",
+        ]
+        if f.type == "string" and f.format != "default":
+            format_ok = f"__f{i}"
+            inner.append(f"coalesce({formats.check_expr(f.format, col)}, false) AS {format_ok}")
+        selects.append(f"{typed_col[f.name]} AS {q(f.name)}")
+        missing_sql.append(f"count(*) FILTER (WHERE {_missing(col, schema)}) AS {q(f.name)}")
+        for code, cond in _field_errors(
+            f, value[f.name], typed_col[f.name], missing, f.name in key, key == [f.name], format_ok
+        ):
             errors_sql.append(f"CASE WHEN {cond} THEN {lit(f.name + ':' + code)} END")
     if key:
-        kcols = ", ".join(q(mapping[k]) for k in key)
+        kcols = ", ".join(value[k] for k in key)
         label = "+".join(key)
         errors_sql.append(
             f"CASE WHEN row_number() OVER (PARTITION BY {kcols} ORDER BY __row) > 1 "
             f"THEN {lit(label + ':primaryKey')} END"
         )
         if mode == "append" and previous is not None:
-            tuple_new = "(" + ", ".join(f"{typed_expr(schema.get(k), q(mapping[k]))}" for k in key) + ")"  # type: ignore[arg-type]
+            tuple_new = "(" + ", ".join(typed_col[k] for k in key) + ")"
             con.execute(
                 f"CREATE TEMP TABLE prev_keys AS SELECT {', '.join(q(k) for k in key)} FROM read_parquet(?)",
                 [str(previous)],
@@ -529,7 +545,10 @@ def validate(
         if errors_sql
         else "[]::VARCHAR[]"
     )
-    con.execute(f"CREATE TABLE checked AS SELECT {', '.join(selects)}, {err_list} AS __errors FROM raw")
+    con.execute(
+        f"CREATE TABLE checked AS SELECT {', '.join(selects)}, {err_list} AS __errors "
+        f"FROM (SELECT {', '.join(inner)} FROM raw)"
+    )
     # counts per field and rule
     counts = con.execute(
         "SELECT e, count(*) FROM (SELECT unnest(__errors) AS e FROM checked) GROUP BY e ORDER BY e"
@@ -586,11 +605,13 @@ def validate(
                 f"SELECT count(*) FROM (SELECT DISTINCT {', '.join(q(mapping[k]) for k in key)} FROM raw)"
             ).fetchone()[0]  # type: ignore[index]
         else:
-            distinct = con.execute(
-                "SELECT count(*) FROM (SELECT DISTINCT "
-                + ", ".join(q(mapping[f.name]) for f in schema.fields)
-                + " FROM raw)"
-            ).fetchone()[0]  # type: ignore[index]
+            # Rows with distinct hashes are distinct rows: only when some hashes collide (duplicates,
+            # or rarely a collision) is the exact, costlier DISTINCT over every column needed.
+            every = ", ".join(q(mapping[f.name]) for f in schema.fields)
+            distinct = con.execute(f"SELECT count(DISTINCT hash({every})) FROM raw").fetchone()[0]  # type: ignore[index]
+            if distinct < rep.rows:
+                exact = f"SELECT count(*) FROM (SELECT DISTINCT {every} FROM raw)"
+                distinct = con.execute(exact).fetchone()[0]  # type: ignore[index]
         rep.uniqueness = round(distinct / rep.rows, 6)
     rep.source["columns"] = mapping
     rep.seconds = _time.perf_counter() - t0
