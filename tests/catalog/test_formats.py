@@ -252,3 +252,75 @@ def test_datetimes(con):
     got = run(con, formats.datetime_expr, [v for v, _ in DATETIMES])
     for (value, expected), answer in zip(DATETIMES, got, strict=True):
         assert answer == expected, f"{value!r}: got {answer}, expected {expected}"
+
+
+def uscc_reference(value: str) -> bool:
+    try:
+        return uscc.is_valid(value)
+    except ValueError:  # stdnum raises for a newline among the first 8 characters: not valid
+        return False
+
+
+def test_vectorised_and_stdnum_paths_agree_with_nulls_slices_and_chunks(con):
+    """Clean 18-character values take the vectorised path (whole vectors of one length are a view
+    of the bytes; mixed lengths are gathered), values stdnum's clean-up changes go to stdnum, and
+    NULLs stay NULL wherever they fall, through SQL and on sliced and chunked Arrow arrays."""
+    rng = random.Random(2048)
+    codes = division_codes()
+    clean_ric = [random_ric(rng, codes) for _ in range(5000)]
+    clean_uscc = [random_uscc(rng) for _ in range(5000)]
+    # a newline before the check character passes stdnum's digit test and its base-13 sum
+    newline_ric = [v[:16] + "\n" + v[17] for v in clean_ric[:50]]
+    for fmt, function, reference, clean_values, odd in (
+        ("cn-resident-id", formats.resident_id_valid, ric_reference, clean_ric, newline_ric),
+        (
+            "cn-uscc",
+            formats.uscc_valid,
+            uscc_reference,
+            clean_uscc,
+            ["9111000\n600037341L", "91110000600037341l"],
+        ),
+    ):
+        mixed: list[str | None] = [
+            rng.choice([v, mutate(rng, v), v.lower(), f" {v}", None]) for v in clean_values[:3000]
+        ]
+        mixed += odd
+        for values in (clean_values, mixed, [None] * 10 + clean_values[:3000], [*mixed[:1], None]):
+            expected = [None if v is None else reference(v) for v in values]
+            assert run(con, lambda col, fmt=fmt: formats.check_expr(fmt, col), values) == expected
+            array = pa.array([None, *values, None], pa.string())
+            assert function(array.slice(1, len(values))).to_pylist() == expected
+            chunks = pa.chunked_array(
+                [
+                    array.slice(1, len(values) // 2),
+                    array.slice(1 + len(values) // 2, len(values) - len(values) // 2),
+                ]
+            )
+            assert function(chunks).to_pylist() == expected
+            assert function(pa.array(values, pa.large_string())).to_pylist() == expected
+    assert any(ric_reference(v) for v in newline_ric)
+
+
+def test_dates_fast_and_spelled_paths_with_nulls(con):
+    values = [v for v, _ in DATES] * 100 + [None] * 7
+    random.Random(8).shuffle(values)
+    expected = dict(DATES)
+    got = formats.parse_dates(pa.array(values, pa.string())).to_pylist()
+    assert got == [None if v is None else expected[v] for v in values]
+    padded = ["2026-11-23", "2026/11/23", "2026.11.23", "20261123", "2026年11月23日"] * 500
+    assert set(run(con, formats.date_expr, padded)) == {datetime.date(2026, 11, 23)}
+    # 0000 is read as DuckDB reads it (1 BC, a leap year); years before 1 do not fit Python's date
+    got = run(
+        con,
+        lambda col: f"CAST({formats.date_expr(col)} AS VARCHAR)",
+        ["0000-02-29", "00000229", "0001-02-29", None],
+    )
+    assert got == ["0001-02-29 (BC)", "0001-02-29 (BC)", None, None]
+
+
+def test_register_twice_on_one_connection():
+    con = duckdb.connect()
+    formats.register(con)
+    formats.register(con)
+    sql = formats.check_expr("cn-uscc", "'91110000600037341L'")
+    assert con.execute(f"SELECT {sql}").fetchone() == (True,)
