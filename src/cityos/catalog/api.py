@@ -34,6 +34,7 @@ from cityos.catalog.schemas import (
 )
 from cityos.catalog.tableschema import Schema
 from cityos.core.errors import CityOSError, Invalid, NotFound, Unauthorized
+from cityos.identity.permissions import authorize
 from cityos.identity.schemas import Principal
 from cityos.web.deps import ANONYMOUS, Require, current_principal, get_database, get_session
 
@@ -125,6 +126,14 @@ def put_schema(
     return service.set_schema(session=session, actor=p, code=code, table_schema=body)
 
 
+def loader(request: Request, perm: str) -> Principal:
+    """The caller of a long request (a data load), resolved in a short unit of work of its own so
+    that no transaction stays open while the file is validated."""
+    with get_database(request).transaction() as s:
+        p = current_principal(request, s)
+    return authorize(p, perm)
+
+
 def spool(upload: UploadFile) -> Path:
     """The uploaded file on disk (the engine reads files), refused when empty or over the limit."""
     name = Path(upload.filename or "upload").name
@@ -149,27 +158,28 @@ def spool(upload: UploadFile) -> Path:
 @router.post("/api/v1/catalog/resources/{code}/versions", response_model=VersionOut, status_code=201)
 def upload_version(
     code: str,
+    request: Request,
     file: UploadFile = File(...),
     mode: str = Form("replace"),
     policy: str | None = Form(None),
     accept: bool = Form(True),
-    session: Session = S,
-    p: Principal = Depends(Require("catalog.manage")),
 ) -> Any:
     """Load a version (CSV/XLSX/JSON/NDJSON/Parquet). With accept=true (default) an acceptable
     version is accepted at once; accept=false stages it for review. A rejected load answers 422
-    with the validation report; the attempt stays on record."""
+    with the validation report; the attempt stays on record. The file is validated with no
+    database transaction open (see service.load_file)."""
+    p = loader(request, "catalog.manage")
     path = spool(file)
     try:
-        fn = service.load if accept else service.stage_version
-        v = fn(
-            session=session,
+        v = service.load_file(
+            db=get_database(request),
             actor=p,
             code=code,
             path=path,
             filename=file.filename or "",
             mode=mode,
             policy=policy,
+            accept=accept,
         )
     finally:
         path.unlink(missing_ok=True)

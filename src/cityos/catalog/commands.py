@@ -128,18 +128,17 @@ def load(
         def progress(step: str, rows: float) -> None:
             bar.update(task, completed=steps.get(step, 0), description=step, rows=f"{int(rows):,} rows")
 
-        with database().transaction() as s:
-            v = service.load(
-                session=s,
-                actor=actor,
-                code=resource_code,
-                path=file,
-                filename=file.name,
-                mode=mode,
-                policy=policy,
-                table_schema=table_schema if not create else None,
-                progress=progress,
-            )
+        v = service.load_file(
+            db=database(),
+            actor=actor,
+            code=resource_code,
+            path=file,
+            filename=file.name,
+            mode=mode,
+            policy=policy,
+            table_schema=table_schema if not create else None,
+            progress=progress,
+        )
         bar.update(task, completed=3)
     if as_json:
         typer.echo(

@@ -9,6 +9,7 @@ versions' Parquet files; this module decides whether a read may happen and recor
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,8 @@ from cityos.catalog.schemas import (
 )
 from cityos.catalog.tableschema import FieldSpec, Schema, parse
 from cityos.core import audit, calendar, clock, events
-from cityos.core.errors import Forbidden, Invalid, NotFound
+from cityos.core.db import Database
+from cityos.core.errors import Conflict, Forbidden, Invalid, NotFound
 from cityos.core.settings import get_settings
 from cityos.identity import service as identity
 from cityos.identity.permissions import authorize
@@ -509,26 +511,34 @@ def version_path(*, session: Session, code: str, number: int | None = None) -> t
     return get_settings().datastore / v.path, _vout(v, r.code)
 
 
-def stage_version(
+@dataclass(frozen=True)
+class LoadPlan:
+    """What a load needs, read in one short unit of work; the validation then runs with no
+    database transaction open, so a long load never holds a lock other requests wait on."""
+
+    code: str
+    schema: Schema
+    new_schema: bool  # the load brings a schema that replaces the resource's fields
+    mode: str
+    policy: str
+    previous: Path | None
+    out_dir: Path
+
+
+def plan_load(
     *,
     session: Session,
     actor: Principal,
     code: str,
-    path: Path,
-    filename: str = "",
     mode: str = "replace",
     policy: str | None = None,
     table_schema: dict[str, Any] | None = None,
-    progress: engine.Progress | None = None,
-) -> VersionOut:
-    """Validate a delivered file and keep the result as a staged version for the steward to accept.
-    Nothing is readable until accepted. A file with fatal problems (wrong columns, unreadable) or,
-    under the reject policy, any invalid row, is recorded as rejected."""
+) -> LoadPlan:
     r = _get(session, code)
     _may_manage(actor, r.provider_department_id)
-    if table_schema is not None:
-        _set_fields(session, r, parse(table_schema))
-    schema = _schema_from_rows(_fields_of(session, r.id))
+    if mode not in ("replace", "append", "upsert"):
+        raise Invalid("Mode must be replace, append or upsert", code="bad_mode", field="mode")
+    schema = parse(table_schema) if table_schema is not None else _schema_from_rows(_fields_of(session, r.id))
     if not schema.fields:
         raise Invalid(
             "{code} has no schema yet: give its Table Schema first", code="no_schema", params={"code": r.code}
@@ -545,16 +555,50 @@ def stage_version(
                 field="mode",
                 code="schema_changed",
             )
-    out_dir = _store_dir(r.code)
-    outcome = engine.run(
-        path,
-        schema,
-        name=filename or path.name,
+    return LoadPlan(
+        code=r.code,
+        schema=schema,
+        new_schema=table_schema is not None,
         mode=mode,
+        policy=policy,
         previous=previous,
-        out_dir=out_dir,
+        out_dir=_store_dir(r.code),
+    )
+
+
+def run_load(
+    plan: LoadPlan, path: Path, *, filename: str = "", progress: engine.Progress | None = None
+) -> engine.Outcome:
+    """Read and validate the file and write its Parquet files (no database work)."""
+    return engine.run(
+        path,
+        plan.schema,
+        name=filename or path.name,
+        mode=plan.mode,
+        previous=plan.previous,
+        out_dir=plan.out_dir,
         progress=progress,
     )
+
+
+def record_load(
+    *, session: Session, actor: Principal, plan: LoadPlan, outcome: engine.Outcome, filename: str
+) -> VersionOut:
+    """Record a validated load as a staged (or rejected) version. Re-checks what may have changed
+    while the file was validated: permission, and the current version an append/upsert built on."""
+    r = _get(session, plan.code)
+    _may_manage(actor, r.provider_department_id)
+    if plan.mode != "replace" and plan.previous is not None:
+        now_path, _ = version_path(session=session, code=r.code)
+        if now_path != plan.previous:
+            raise Conflict(
+                "A new version of {code} was accepted while this file was validated; load it again",
+                code="version_moved",
+                params={"code": r.code},
+            )
+    if plan.new_schema:
+        _set_fields(session, r, plan.schema)
+    schema, policy, mode = plan.schema, plan.policy, plan.mode
     rep = outcome.report
     report = rep.to_json()
     report["schema_fields"] = schema.names()
@@ -579,7 +623,7 @@ def stage_version(
         uniqueness=rep.uniqueness,
         schema=schema.to_json(),
         report=report,
-        source_name=(filename or path.name)[:200],
+        source_name=filename[:200],
         source_format=rep.source.get("format", ""),
         source_encoding=rep.source.get("encoding", "") or "",
         created_by=actor.actor,
@@ -611,6 +655,60 @@ def stage_version(
         },
     )
     return _vout(v, r.code)
+
+
+def stage_version(
+    *,
+    session: Session,
+    actor: Principal,
+    code: str,
+    path: Path,
+    filename: str = "",
+    mode: str = "replace",
+    policy: str | None = None,
+    table_schema: dict[str, Any] | None = None,
+    progress: engine.Progress | None = None,
+) -> VersionOut:
+    """Validate a delivered file and keep the result as a staged version for the steward to accept.
+    Nothing is readable until accepted. A file with fatal problems (wrong columns, unreadable) or,
+    under the reject policy, any invalid row, is recorded as rejected. (All in the caller's unit of
+    work; `load_file` does the same in three short steps.)"""
+    plan = plan_load(
+        session=session, actor=actor, code=code, mode=mode, policy=policy, table_schema=table_schema
+    )
+    outcome = run_load(plan, path, filename=filename, progress=progress)
+    return record_load(
+        session=session, actor=actor, plan=plan, outcome=outcome, filename=filename or path.name
+    )
+
+
+def load_file(
+    *,
+    db: Database,
+    actor: Principal,
+    code: str,
+    path: Path,
+    filename: str = "",
+    mode: str = "replace",
+    policy: str | None = None,
+    table_schema: dict[str, Any] | None = None,
+    accept: bool = True,
+    progress: engine.Progress | None = None,
+) -> VersionOut:
+    """A load in three units of work — plan (read-only), validate (none), record — for the CLI,
+    the API and the upload page. With accept=True an acceptable version is accepted at once."""
+    with db.transaction(read_only=True) as s:
+        plan = plan_load(
+            session=s, actor=actor, code=code, mode=mode, policy=policy, table_schema=table_schema
+        )
+    outcome = run_load(plan, path, filename=filename, progress=progress)
+    if accept and outcome.snapshot is not None:  # the slow part of accepting, outside any transaction
+        reader.build_serving(outcome.snapshot, list(plan.schema.primary_key))
+    with db.transaction() as s:
+        v = record_load(session=s, actor=actor, plan=plan, outcome=outcome, filename=filename or path.name)
+        if accept and v.state == "staged":
+            v = accept_version(session=s, actor=actor, code=code, version_id=v.id)
+    return v
 
 
 def _staged(session: Session, r: Resource, version_id: int) -> Version:

@@ -31,9 +31,9 @@ from cityos.catalog.schemas import (
 from cityos.core import i18n
 from cityos.core.errors import CityOSError
 from cityos.identity import service as identity
-from cityos.identity.permissions import has
+from cityos.identity.permissions import authorize, has
 from cityos.identity.schemas import Principal
-from cityos.web.deps import RequirePage, get_database, get_session
+from cityos.web.deps import LoginRedirect, RequirePage, current_principal, get_database, get_session
 from cityos.web.forms import attempt
 from cityos.web.templating import NavItem, render
 
@@ -291,27 +291,31 @@ def upload(
     file: UploadFile = File(...),
     mode: str = Form("replace"),
     policy: str = Form(""),
-    session: Session = S,
-    p: Principal = Depends(RequirePage("catalog.manage")),
 ) -> Response:
-    """Stage the file: validate it and show the report; nothing is readable until accepted."""
-    r = service.get_resource(session=session, code=code)
+    """Stage the file: validate it and show the report; nothing is readable until accepted. The
+    file is validated with no database transaction open (service.load_file)."""
+    with get_database(request).transaction() as s:
+        p = current_principal(request, s)
+        if not p.is_authenticated:
+            raise LoginRedirect(request.url.path)
+        r = service.get_resource(session=s, code=code)
+    authorize(p, "catalog.manage")
+    request.state.principal = p
     path: Path | None = None
+    v = None
     try:
         path = spool(file)
-        staged = path
-        v, error, status = attempt(
-            session,
-            lambda: service.stage_version(
-                session=session,
-                actor=p,
-                code=code,
-                path=staged,
-                filename=file.filename or "",
-                mode=mode,
-                policy=policy or None,
-            ),
+        v = service.load_file(
+            db=get_database(request),
+            actor=p,
+            code=code,
+            path=path,
+            filename=file.filename or "",
+            mode=mode,
+            policy=policy or None,
+            accept=False,
         )
+        error, status = None, 200
     except CityOSError as exc:
         v, error, status = None, exc.text(i18n.current_locale.get()), exc.status
     finally:
