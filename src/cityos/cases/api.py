@@ -28,7 +28,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class CasePage(BaseModel):
-    total: int
+    total: int = Field(description="exact when total_exact; else the count stopped there: at least this many")
+    total_exact: bool = True
+    next_after: str | None = Field(None, description="pass as `after` for the next page; null on the last")
     items: list[CaseOut]
 
 
@@ -65,10 +67,13 @@ def list_cases(
     region: str | None = None,
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0),
+    after: str | None = Query(None, max_length=40, description="keyset cursor: the last page's next_after"),
     session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(Require("cases.view")),
 ) -> CasePage:
-    items, total = service.list_cases(
+    """Newest first. Page with `after` (each page's `next_after`: as fast on page 10,000 as on
+    page 1) or with `offset`. `total` counts up to 10,000 cases; beyond that `total_exact` is false."""
+    page = service.list_cases(
         session=session,
         actor=p,
         state=state,
@@ -77,8 +82,11 @@ def list_cases(
         region=region,
         limit=limit,
         offset=offset,
+        after=after,
     )
-    return CasePage(total=total, items=items)
+    return CasePage(
+        total=page.total, total_exact=page.total_exact, next_after=page.next_after, items=page.items
+    )
 
 
 class EvaluationOut(BaseModel):

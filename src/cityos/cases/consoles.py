@@ -208,7 +208,7 @@ def case_map(
     if not wanted:
         authorize(actor, "cases.view")
         return CaseMap(total=0, without_location=0, truncated=False, counts={}, points=[])
-    items, total = service.list_cases(
+    page = service.list_cases(
         session=session,
         actor=actor,
         states=wanted,
@@ -216,7 +216,9 @@ def case_map(
         channel=channel,
         region=region,
         limit=MAP_LIMIT,
+        count_cap=None,  # the map says exactly how many open cases it leaves out
     )
+    items, total = page.items, page.total
     points = [
         MapPoint(
             id=c.id,

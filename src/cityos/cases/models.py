@@ -44,7 +44,7 @@ class Case(Base):
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     grid_code: Mapped[str | None] = mapped_column(String(14), nullable=True, index=True)
     region_code: Mapped[str] = mapped_column(String(14), nullable=False, index=True)  # finest known region
-    department_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)  # handling dept
+    department_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # handling dept
     reporter_user_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     reporter_name: Mapped[str] = mapped_column(String(60), nullable=False, default="")
     reporter_phone: Mapped[str] = mapped_column(String(20), nullable=False, default="")
@@ -72,6 +72,10 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cases_state_deadline", "state", "deadline"),
         Index("ix_cases_reported_at", "reported_at"),  # lists are newest first
+        # a list's page: one range per state, in order; the viewer's region or department inside it
+        Index("ix_cases_state_reported_at", "state", "reported_at"),
+        Index("ix_cases_state_region_code", "state", "region_code", "reported_at"),
+        Index("ix_cases_department_id_state", "department_id", "state", "reported_at"),
     )
 
 

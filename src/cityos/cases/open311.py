@@ -250,10 +250,20 @@ def media_url(request: Request, number: str, media: AttachmentOut | None) -> str
 
 
 def request_row(
-    session: Session, c: CaseOut, extensions: bool = False, media: str | None = None
+    session: Session,
+    c: CaseOut,
+    extensions: bool = False,
+    media: str | None = None,
+    last: tuple[str, datetime | None] | None = None,
+    departments: dict[int, str] | None = None,
 ) -> dict[str, Any]:
-    note, updated = service.last_note(session=session, case_id=c.id)
-    dept = identity.get_department(session=session, id=c.department_id).name if c.department_id else None
+    """One request; a page passes its cases' last notes and department names, read once."""
+    note, updated = last if last is not None else service.last_note(session=session, case_id=c.id)
+    dept = None
+    if c.department_id:
+        if departments is None or c.department_id not in departments:
+            departments = {c.department_id: identity.get_department(session=session, id=c.department_id).name}
+        dept = departments[c.department_id]
     row: dict[str, Any] = {
         "service_request_id": c.number,
         "status": "closed" if c.state in ("closed", "rejected", "merged") else "open",
@@ -292,7 +302,9 @@ def get_requests(request: Request, fmt: str) -> Response:
         page = _int(qp.get("page"), 1, "page")
         size = min(_int(qp.get("page_size"), 1000, "page_size"), 1000)
         if ids:
-            cases, _total = service.list_cases(session=s, actor=_reader(), numbers=ids, limit=len(ids))
+            cases = service.list_cases(
+                session=s, actor=_reader(), numbers=ids, limit=len(ids), count_cap=0
+            ).items
         else:
             end = parse_w3(qp["end_date"], "end_date") if qp.get("end_date") else clock.now()
             start = parse_w3(qp["start_date"], "start_date") if qp.get("start_date") else end - MAX_SPAN
@@ -321,7 +333,7 @@ def get_requests(request: Request, fmt: str) -> Response:
                     )
                     if ("closed" if st in ("closed", "rejected", "merged") else "open") in wanted
                 )
-            cases, _total = service.list_cases(
+            cases = service.list_cases(
                 session=s,
                 actor=_reader(),
                 category_code=qp.get("service_code"),
@@ -330,13 +342,30 @@ def get_requests(request: Request, fmt: str) -> Response:
                 until=end,
                 limit=size,
                 offset=(page - 1) * size,
-            )
+                count_cap=0,  # GeoReport v2 has no total
+            ).items
         ext = qp.get("extensions") == "true"
-        first = attachments.first_public_media(session=s, case_ids=[c.id for c in cases])
+        case_ids = [c.id for c in cases]
+        first = attachments.first_public_media(session=s, case_ids=case_ids)
+        notes = service.last_notes(session=s, case_ids=case_ids)
+        depts = {
+            d: identity.get_department(session=s, id=d).name
+            for d in {c.department_id for c in cases if c.department_id}
+        }
         return render(
             f,
             "requests",
-            [request_row(s, c, ext, media_url(request, c.number, first.get(c.id))) for c in cases],
+            [
+                request_row(
+                    s,
+                    c,
+                    ext,
+                    media_url(request, c.number, first.get(c.id)),
+                    notes.get(c.id, ("", None)),
+                    depts,
+                )
+                for c in cases
+            ],
         )
 
     return handle(request, fmt, go)

@@ -80,6 +80,17 @@ class CaseOut(BaseModel):
     light: str | None = None  # green | yellow | red (open cases with a deadline)
 
 
+class CaseList(BaseModel):
+    """One page of a case list. `total` is exact when `total_exact`; otherwise the count stopped at
+    the cap and there are at least `total` cases (a page never counts a million rows).
+    `next_after` is the keyset cursor of the next page (None on the last one)."""
+
+    items: list[CaseOut]
+    total: int
+    total_exact: bool = True
+    next_after: str | None = None
+
+
 STAGES = ("before", "after", "other")  # the report's photos, the report-back's photos, anything else
 
 

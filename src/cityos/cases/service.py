@@ -9,17 +9,25 @@ timeline entry and the audit record, and publishes a domain event — in the cal
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import and_, func, insert, or_, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from cityos.cases import flows, taxonomy
 from cityos.cases import permissions as _permissions  # noqa: F401  (grants cases.* to roles)
 from cityos.cases.models import Case, CaseCategory, CaseEvent, ChannelSetting, DispatchRule
-from cityos.cases.schemas import CHANNELS, URGENCIES, CaseOut, CategoryOut, ReportIn, TimelineEntry
+from cityos.cases.schemas import (
+    CHANNELS,
+    URGENCIES,
+    CaseList,
+    CaseOut,
+    CategoryOut,
+    ReportIn,
+    TimelineEntry,
+)
 from cityos.core import audit, calendar, clock, events
 from cityos.core.errors import Conflict, Forbidden, Invalid, NotFound
 from cityos.geo import service as geo
@@ -88,20 +96,52 @@ def _category(session: Session, code: str) -> CaseCategory:
 
 
 # ---------------------------------------------------------------- reading
-def _light(case: Case, now: datetime, session: Session) -> str | None:
+def _light(case: Case, now: datetime, cal: calendar.WorkingCalendar) -> str | None:
     if case.state not in flows.OPEN_STATES or case.deadline is None or not case.stage_hours:
         return None
-    used = calendar.get_calendar(session).working_hours_between(case.stage_started_at, now) / case.stage_hours
+    used = cal.working_hours_between(case.stage_started_at, now) / case.stage_hours
     return "green" if used <= YELLOW_AT else ("yellow" if used <= 1.0 else "red")
 
 
+def _category_names(session: Session, codes: set[str]) -> dict[str, str]:
+    """Category names for a page of cases in one query (categories already loaded cost none)."""
+    names: dict[str, str] = {}
+    missing = set()
+    for code in codes:
+        cat = session.identity_map.get(session.identity_key(CaseCategory, code))
+        if isinstance(cat, CaseCategory):
+            names[code] = cat.name
+        else:
+            missing.add(code)
+    if missing:
+        for code, name in session.execute(
+            select(CaseCategory.code, CaseCategory.name).where(CaseCategory.code.in_(missing))
+        ):
+            names[code] = name
+    return names
+
+
+def _outs(session: Session, cases: list[Case] | tuple[Case, ...] | Any) -> list[CaseOut]:
+    """Cases as DTOs: the category names in one query, one clock reading and one calendar for the
+    whole page's traffic lights."""
+    cases = list(cases)
+    if not cases:
+        return []
+    names = _category_names(session, {c.category_code for c in cases})
+    now, cal = clock.now(), calendar.get_calendar(session)
+    return [_dto(c, names.get(c.category_code, ""), now, cal) for c in cases]
+
+
 def _out(session: Session, case: Case) -> CaseOut:
-    cat = session.get(CaseCategory, case.category_code)
+    return _outs(session, [case])[0]
+
+
+def _dto(case: Case, category_name: str, now: datetime, cal: calendar.WorkingCalendar) -> CaseOut:
     return CaseOut(
         id=case.id,
         number=case.number,
         category_code=case.category_code,
-        category_name=cat.name if cat else "",
+        category_name=category_name,
         channel=case.channel,
         state=case.state,
         urgency=case.urgency,
@@ -122,7 +162,7 @@ def _out(session: Session, case: Case) -> CaseOut:
         return_count=case.return_count,
         version=case.version,
         satisfaction=case.satisfaction,
-        light=_light(case, clock.now(), session),
+        light=_light(case, now, cal),
     )
 
 
@@ -430,6 +470,44 @@ def actions(*, session: Session, actor: Principal, case_id: int) -> list[flows.T
 
 
 # ---------------------------------------------------------------- lists (scope applied in SQL)
+COUNT_CAP = 10_000  # lists count up to this many cases, then say "at least"
+_DIGITS = frozenset("0123456789")
+
+
+def _code_prefix(column: Any, prefix: str, ranges: bool = True) -> Any:
+    """`column` starts with the division-code prefix, as an index range: LIKE 'p%' uses no index on
+    SQLite (case-insensitive LIKE) nor on PostgreSQL outside the C collation. Codes are digits, and
+    digit strings sort the same in every collation, so p <= code < p' (p with its last non-9 digit
+    raised) holds the codes starting with p; the LIKE stays as the exact test."""
+    like = column.startswith(prefix, autoescape=True)
+    if not ranges or not prefix or not set(prefix) <= _DIGITS:
+        return like
+    head = prefix.rstrip("9")
+    if not head:
+        return and_(column >= prefix, like)
+    upper = head[:-1] + str(int(head[-1]) + 1)
+    return and_(column >= prefix, column < upper, like)
+
+
+def encode_cursor(case: CaseOut) -> str:
+    """The keyset cursor after `case` in the list's order (newest first): reported_at in
+    microseconds since the epoch, and the id."""
+    at = case.reported_at
+    micros = (at - _EPOCH) // timedelta(microseconds=1)
+    return f"{micros}.{case.id}"
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        micros, case_id = cursor.split(".")
+        return _EPOCH + timedelta(microseconds=int(micros)), int(case_id)
+    except (ValueError, OverflowError):
+        raise Invalid("Not a cursor of this list", field="after", code="bad_cursor") from None
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def list_cases(
     *,
     session: Session,
@@ -445,52 +523,111 @@ def list_cases(
     numbers: list[str] | None = None,
     limit: int = 50,
     offset: int = 0,
-) -> tuple[list[CaseOut], int]:
-    """Cases the actor may see, newest first, with the total. Forbidden rows never load: the
-    region and department scope are part of the query."""
-    from sqlalchemy import func as sa_func
-    from sqlalchemy import or_
+    after: str | None = None,
+    count_cap: int | None = COUNT_CAP,
+) -> CaseList:
+    """Cases the actor may see, newest first (reported_at, then id). Forbidden rows never load: the
+    region and department scope are part of the query.
 
+    Pages: `after` (the previous page's `next_after`) continues by keyset, which costs the same on
+    every page; `offset` still works. The total is counted up to `count_cap` cases (None: exact,
+    0: not counted — `total` is then the page's length and not exact)."""
     from cityos.identity.permissions import CITYWIDE_ROLES
     from cityos.identity.schemas import division_prefix
 
     authorize(actor, "cases.view")
-    q = select(Case)
-    if actor.kind == "user" and not actor.roles & CITYWIDE_ROLES:
-        if actor.roles <= {"handler"} and actor.department_id is not None:
-            q = q.where(Case.department_id == actor.department_id)
-        elif actor.region_code:
-            q = q.where(Case.region_code.startswith(division_prefix(actor.region_code)))
-    elif actor.kind == "token" and actor.region_code:
-        q = q.where(
-            or_(
-                Case.region_code.startswith(division_prefix(actor.region_code)),
-                Case.department_id == actor.department_id,
+
+    def where(ranges: bool) -> list[Any]:
+        """The list's filters; `ranges` adds the index ranges of the region prefixes."""
+        conds: list[Any] = []
+        if actor.kind == "user" and not actor.roles & CITYWIDE_ROLES:
+            if actor.roles <= {"handler"} and actor.department_id is not None:
+                conds.append(Case.department_id == actor.department_id)
+            elif actor.region_code:
+                conds.append(_code_prefix(Case.region_code, division_prefix(actor.region_code), ranges))
+        elif actor.kind == "token" and actor.region_code:
+            conds.append(
+                or_(
+                    _code_prefix(Case.region_code, division_prefix(actor.region_code), ranges),
+                    Case.department_id == actor.department_id,
+                )
             )
+        if state:
+            conds.append(Case.state == state)
+        if states:
+            conds.append(Case.state.in_(states))
+        if category_code:
+            conds.append(Case.category_code == category_code)
+        if channel:
+            conds.append(Case.channel == channel)
+        if region:
+            conds.append(_code_prefix(Case.region_code, division_prefix(region), ranges))
+        if department_id is not None:
+            conds.append(Case.department_id == department_id)
+        if since:
+            conds.append(Case.reported_at >= since)
+        if until:
+            conds.append(Case.reported_at <= until)
+        if numbers:
+            conds.append(Case.number.in_(numbers))
+        return conds
+
+    cursor: list[Any] = []
+    if after:
+        at, last_id = decode_cursor(after)
+        # the redundant reported_at <= at lets every backend range-scan the index
+        cursor = [
+            Case.reported_at <= at,
+            or_(Case.reported_at < at, and_(Case.reported_at == at, Case.id < last_id)),
+        ]
+        offset = 0
+    newest = (Case.reported_at.desc(), Case.id.desc())
+    wanted = (state,) if state else tuple(dict.fromkeys(states or ()))
+    if wanted:
+        # One index range (state, reported_at) per state, merged: neither backend walks an IN list
+        # in index order, and sorting every case of a queue costs far more than its first page.
+        # SQLite plans without statistics and would take a region range for selective and sort,
+        # so its branches filter the region without the range.
+        conds = where(ranges=session.get_bind().dialect.name != "sqlite") + cursor
+        branches = [
+            select(Case.id, Case.reported_at)
+            .where(*conds, Case.state == st)
+            .order_by(*newest)
+            .limit(limit + 1 + offset)
+            .subquery()
+            for st in wanted
+        ]
+        merged = union_all(*(select(b.c.id, b.c.reported_at) for b in branches)).subquery()
+        ids = (
+            select(merged.c.id)
+            .order_by(merged.c.reported_at.desc(), merged.c.id.desc())
+            .limit(limit + 1)
+            .offset(offset)
         )
-    if state:
-        q = q.where(Case.state == state)
-    if states:
-        q = q.where(Case.state.in_(states))
-    if category_code:
-        q = q.where(Case.category_code == category_code)
-    if channel:
-        q = q.where(Case.channel == channel)
-    if region:
-        q = q.where(Case.region_code.startswith(division_prefix(region)))
-    if department_id is not None:
-        q = q.where(Case.department_id == department_id)
-    if since:
-        q = q.where(Case.reported_at >= since)
-    if until:
-        q = q.where(Case.reported_at <= until)
-    if numbers:
-        q = q.where(Case.number.in_(numbers))
-    total = session.scalar(select(sa_func.count()).select_from(q.subquery())) or 0
-    rows = session.scalars(
-        q.order_by(Case.reported_at.desc(), Case.id.desc()).limit(limit).offset(offset)
-    ).all()
-    return [_out(session, c) for c in rows], int(total)
+        rows = session.scalars(select(Case).where(Case.id.in_(ids)).order_by(*newest)).all()
+    else:
+        page = select(Case).where(*where(ranges=True), *cursor).order_by(*newest)
+        rows = session.scalars(page.limit(limit + 1).offset(offset)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = _outs(session, rows)
+    if not after and not more and (items or offset == 0):
+        total, exact = offset + len(items), True  # the list ends on this page: nothing to count
+    elif count_cap == 0:
+        total, exact = len(items), False
+    else:
+        counted = select(Case.id).where(*where(ranges=True))
+        if count_cap is not None:
+            counted = counted.limit(count_cap + 1)
+        total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+        exact = count_cap is None or total <= count_cap
+        total = min(total, count_cap) if count_cap is not None else total
+    return CaseList(
+        items=items,
+        total=int(total),
+        total_exact=exact,
+        next_after=encode_cursor(items[-1]) if more and items else None,
+    )
 
 
 def find_by_number(*, session: Session, actor: Principal, number: str) -> CaseOut:
@@ -514,6 +651,17 @@ def updates_since(
         .limit(limit)
     ).all()
     return [(TimelineEntry.model_validate(ev), number, ev.id) for ev, number in rows]
+
+
+def last_notes(*, session: Session, case_ids: list[int]) -> dict[int, tuple[str, datetime | None]]:
+    """Each case's latest timeline note and time, for a page of cases in one query."""
+    if not case_ids:
+        return {}
+    latest = select(func.max(CaseEvent.id)).where(CaseEvent.case_id.in_(case_ids)).group_by(CaseEvent.case_id)
+    rows = session.execute(
+        select(CaseEvent.case_id, CaseEvent.note, CaseEvent.at).where(CaseEvent.id.in_(latest))
+    )
+    return {case_id: (note, at) for case_id, note, at in rows}
 
 
 def last_note(*, session: Session, case_id: int) -> tuple[str, datetime | None]:
@@ -629,7 +777,7 @@ def my_reports(*, session: Session, actor: Principal, limit: int = 100) -> list[
     rows = session.scalars(
         select(Case).where(Case.reporter_user_id == actor.id).order_by(Case.reported_at.desc()).limit(limit)
     ).all()
-    return [_out(session, c) for c in rows]
+    return _outs(session, rows)
 
 
 # ---------------------------------------------------------------- routing

@@ -76,12 +76,16 @@ def case_list(
     category: str = "",
     channel: str = "",
     page: int = 1,
+    after: str = "",
     session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("cases.view")),
 ) -> Response:
+    """Next pages continue by keyset (`after`, the same cost on every page); `page` numbers the page
+    and is the offset for the link back. The count stops at 10,000 ("at least")."""
     view = view if view in VIEWS else _default_view(p)
     per = 30
-    items, total = service.list_cases(
+    page = max(page, 1)
+    listing = service.list_cases(
         session=session,
         actor=p,
         state=state or None,
@@ -89,15 +93,18 @@ def case_list(
         category_code=category or None,
         channel=channel or None,
         limit=per,
-        offset=(max(page, 1) - 1) * per,
+        offset=(page - 1) * per,
+        after=after or None,
     )
     return render(
         request,
         "cases/list.html",
         {
-            "items": items,
-            "total": total,
-            "page": max(page, 1),
+            "items": listing.items,
+            "total": listing.total,
+            "total_exact": listing.total_exact,
+            "next_after": listing.next_after,
+            "page": page,
             "per": per,
             "view": view,
             "views": list(VIEWS),
