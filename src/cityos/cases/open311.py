@@ -428,7 +428,7 @@ async def post_request(request: Request, fmt: str) -> Response:
         code = data.get("service_code", "").strip()
         if not code:
             raise Open311Error(400, "service_code was not provided")
-        if code not in {c.code for c in service.categories(session=s)}:
+        if not service.category_exists(session=s, code=code):
             raise Open311Error(404, f"service_code {code} not found")
         lat, lon = data.get("lat"), data.get("long")
         address = data.get("address_string", "").strip()

@@ -86,6 +86,12 @@ def categories(*, session: Session, active_only: bool = True) -> list[CategoryOu
     return [CategoryOut.model_validate(c) for c in session.scalars(q)]
 
 
+def category_exists(*, session: Session, code: str) -> bool:
+    """Is `code` an active 小类 (one primary-key read, kept in the session for the report)."""
+    c = session.get(CaseCategory, code)
+    return c is not None and c.active
+
+
 def _category(session: Session, code: str) -> CaseCategory:
     c = session.get(CaseCategory, code)
     if c is None or not c.active:
@@ -258,6 +264,7 @@ def report_case(*, session: Session, actor: Principal, report: ReportIn) -> Case
     _timeline(session, case, actor, "report", None, "reported", "", {"channel": report.channel})
     session.flush()
     events.publish(session, "cases.CaseReported", {"case_id": case.id, "number": case.number})
+    setting = session.get(ChannelSetting, report.channel)  # read before the audit lock is taken
     audit.record(  # the last write: the audit chain's lock is held only until the commit
         session,
         actor=actor.actor,
@@ -266,7 +273,6 @@ def report_case(*, session: Session, actor: Principal, report: ReportIn) -> Case
         subject_id=case.number,
         payload={"category": cat.code, "channel": report.channel, "region": region},
     )
-    setting = session.get(ChannelSetting, report.channel)
     if setting is not None and (setting.auto_file or setting.auto_dispatch):
         out = transition(session=session, actor=_SYSTEM, case_id=case.id, action="file")
         if setting.auto_dispatch:
