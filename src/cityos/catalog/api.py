@@ -355,12 +355,12 @@ class Call:
             self.actor = current_principal(self.request, s)
             if not self.actor.is_authenticated:
                 raise Unauthorized("Please log in first", code="login_required")
-            acc = service.access(session=s, actor=self.actor, code=self.code, fields=wanted)
-            self.fields = acc.fields
-            schema = service.schema_of(session=s, code=self.code)
-            path, v = service.version_path(session=s, code=self.code, number=version)
-        self.version = v.number
-        return path, schema, acc, reader.parse_filters(filters, schema, acc)
+            plan = service.read_plan(
+                session=s, actor=self.actor, code=self.code, fields=wanted, version=version
+            )
+        self.fields = plan.access.fields
+        self.version = plan.version
+        return plan.path, plan.schema, plan.access, reader.parse_filters(filters, plan.schema, plan.access)
 
     def done(self, rows: int, outcome: str = "ok") -> None:
         with get_database(self.request).transaction() as w:

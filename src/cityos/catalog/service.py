@@ -1146,7 +1146,12 @@ def access(*, session: Session, actor: Principal, code: str, fields: list[str] |
     """
     authorize(actor, "catalog.data")
     r = _get(session, code)
-    rows = _fields_of(session, r.id)
+    return _access(session, actor, r, _fields_of(session, r.id), fields)
+
+
+def _access(
+    session: Session, actor: Principal, r: Resource, rows: list[ResourceField], fields: list[str] | None
+) -> Access:
     names = [f.name for f in rows]
     sensitive = {f.name for f in rows if f.sensitivity == "sensitive"}
     asked = fields or []
@@ -1204,6 +1209,42 @@ def access(*, session: Session, actor: Principal, code: str, fields: list[str] |
     allowed = asked or granted
     clear = [f for f in allowed if f not in sensitive or f in (g.clear_fields or [])]
     return Access(resource_code=r.code, fields=allowed, clear=clear, basis=f"grant:{g.id}")
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """Everything a data-API read needs, from one resource read and one fields read."""
+
+    access: Access
+    schema: Schema
+    path: Path
+    version: int
+
+
+def read_plan(
+    *,
+    session: Session,
+    actor: Principal,
+    code: str,
+    fields: list[str] | None = None,
+    version: int | None = None,
+) -> ReadPlan:
+    """The share rules (`access`), the schema and the version's file for one call."""
+    authorize(actor, "catalog.data")
+    r = _get(session, code)
+    rows = _fields_of(session, r.id)
+    acc = _access(session, actor, r, rows, fields)
+    n = version if version is not None else r.current_version
+    if n is None:
+        raise NotFound("{code} has no data yet", code="no_data", params={"code": r.code})
+    v = session.scalar(select(Version).where(Version.resource_id == r.id, Version.number == n))
+    if v is None or v.path is None:
+        raise NotFound(
+            "Version {n} of {code} does not exist", code="version_not_found", params={"n": n, "code": r.code}
+        )
+    return ReadPlan(
+        access=acc, schema=_schema_from_rows(rows), path=get_settings().datastore / v.path, version=n
+    )
 
 
 def open_access(*, session: Session, code: str) -> Access:
