@@ -37,10 +37,16 @@ def free_port() -> int:
 
 def setup(env: dict[str, str]) -> str:
     """Build the small demo city in the given home/database and mint an open311 token."""
-    run = lambda *a: subprocess.run([sys.executable, "-m", "cityos", *a], env=env, capture_output=True,  # noqa: E731
-                                    text=True, check=True)
+
+    def run(*a: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "cityos", *a], env=env, capture_output=True, text=True, check=True
+        )
+
     run("demo", "--no-serve")
-    return run("token", "create", "--client", "bench", "--scope", "open311", "--scope", "cases").stdout.split()[-1]
+    return run(
+        "token", "create", "--client", "bench", "--scope", "open311", "--scope", "cases"
+    ).stdout.split()[-1]
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -63,8 +69,13 @@ async def post_load(url: str, key: str, n: int, conc: int) -> tuple[float, list[
         ring = rng.choice(grids)["geometry"]["coordinates"][0]
         lon = rng.uniform(ring[0][0], ring[2][0])
         lat = rng.uniform(ring[0][1], ring[2][1])
-        data = {"api_key": key, "service_code": rng.choice(codes), "lat": f"{lat:.6f}", "long": f"{lon:.6f}",
-                "description": "压测上报"}
+        data = {
+            "api_key": key,
+            "service_code": rng.choice(codes),
+            "lat": f"{lat:.6f}",
+            "long": f"{lon:.6f}",
+            "description": "压测上报",
+        }
         async with sem:
             t = time.perf_counter()
             r = await client.post(f"{url}/open311/v2/requests.json", data=data)
@@ -114,13 +125,26 @@ def bulk_cases(db_url: str, rows: int) -> float:
             for i in range(off, min(rows, off + batch)):
                 g = grid_codes[i % len(grid_codes)]
                 at = (start + timedelta(seconds=i * 31_536_000 // rows)).replace(tzinfo=None)
-                params.append({"number": f"B{base + i + 1:015d}", "cat": "E0402", "ch": "hotline",
-                               "st": states[i % len(states)], "g": g, "at": at})
-            c.execute(text(
-                "INSERT INTO cases (number, category_code, channel, state, urgency, description, address, grid_code,"
-                " region_code, reporter_name, reporter_phone, reported_at, stage_started_at, escalation_level,"
-                " rework_count, return_count, version) VALUES (:number, :cat, :ch, :st, 'normal', '历史案卷', '', :g,"
-                " :g, '', '', :at, :at, 0, 0, 0, 1)"), params)
+                params.append(
+                    {
+                        "number": f"B{base + i + 1:015d}",
+                        "cat": "E0402",
+                        "ch": "hotline",
+                        "st": states[i % len(states)],
+                        "g": g,
+                        "at": at,
+                    }
+                )
+            c.execute(
+                text(
+                    "INSERT INTO cases (number, category_code, channel, state, urgency, description, address,"
+                    " grid_code, region_code, reporter_name, reporter_phone, reported_at, stage_started_at,"
+                    " escalation_level, rework_count, return_count, version)"
+                    " VALUES (:number, :cat, :ch, :st, 'normal', '历史案卷', '', :g,"
+                    " :g, '', '', :at, :at, 0, 0, 0, 1)"
+                ),
+                params,
+            )
     if eng.dialect.name == "postgresql":
         with eng.begin() as c:  # what autovacuum does a minute after such a load: plans need the new stats
             c.execute(text("ANALYZE cases"))
@@ -138,8 +162,19 @@ def run_backend(name: str, db_url: str | None, args: argparse.Namespace) -> None
         db_url = f"sqlite:///{home / 'cityos.db'}"
     key = setup(env)
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "cityos.web.main:app", "--port", str(port),
-                               "--log-level", "warning"], env=env)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "cityos.web.main:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -150,17 +185,25 @@ def run_backend(name: str, db_url: str | None, args: argparse.Namespace) -> None
                 time.sleep(0.1)
         asyncio.run(post_load(url, key, 100, args.concurrency))  # warm-up
         rate, lat, errors = asyncio.run(post_load(url, key, args.requests, args.concurrency))
-        print(f"[{name}] Open311 POST: {rate:,.0f} requests/s, p50 {statistics.median(lat):.1f} ms, "
-              f"p99 {pct(lat, 99):.1f} ms ({args.requests} requests, {args.concurrency} concurrent, {errors} errors)")
+        print(
+            f"[{name}] Open311 POST: {rate:,.0f} requests/s, p50 {statistics.median(lat):.1f} ms, "
+            f"p99 {pct(lat, 99):.1f} ms ({args.requests} requests, {args.concurrency} concurrent, "
+            f"{errors} errors)"
+        )
         secs = bulk_cases(db_url, args.rows)
         print(f"[{name}] stored {args.rows:,} more cases in {secs:.0f} s")
         h = {"Authorization": f"Bearer {key}"}
-        for path in ["/api/v1/cases?limit=50", "/api/v1/cases?limit=50&state=handling",
-                     "/open311/v2/requests.json?status=open&page_size=50"]:
+        for path in [
+            "/api/v1/cases?limit=50",
+            "/api/v1/cases?limit=50&state=handling",
+            "/open311/v2/requests.json?status=open&page_size=50",
+        ]:
             asyncio.run(get_load(url, path, h, 10, 4))
             lat = asyncio.run(get_load(url, path, h, 200, 4))
-            print(f"[{name}] GET {path}: p50 {statistics.median(lat):.1f} ms, p99 {pct(lat, 99):.1f} ms "
-                  f"(200 requests, 4 concurrent, with {args.rows:,}+ cases)")
+            print(
+                f"[{name}] GET {path}: p50 {statistics.median(lat):.1f} ms, p99 {pct(lat, 99):.1f} ms "
+                f"(200 requests, 4 concurrent, with {args.rows:,}+ cases)"
+            )
     finally:
         server.terminate()
         server.wait(10)
