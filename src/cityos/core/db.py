@@ -10,6 +10,7 @@ with BEGIN IMMEDIATE so that read-then-write sequences (the audit chain) never r
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -96,18 +97,33 @@ class Database:
         self.sessionmaker: Callable[[], Session] = sessionmaker(bind=bind, **opts)
         read_bind = bind.execution_options(cityos_read_only=True) if isinstance(bind, Engine) else bind
         self.read_sessionmaker: Callable[[], Session] = sessionmaker(bind=read_bind, **opts)
+        # SQLite has one writer at a time, and a thread waiting for it polls with growing sleeps
+        # (busy_timeout), which turns a queue of short writes into second-long tails. Writers of
+        # this process queue on a lock instead, first come first served; other processes still
+        # meet SQLite's own lock. PostgreSQL needs none of this.
+        self._writers: threading.RLock | None = (
+            threading.RLock() if self.engine.dialect.name == "sqlite" and isinstance(bind, Engine) else None
+        )
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     @contextmanager
-    def transaction(self, *, deliver_events: bool = True, read_only: bool = False) -> Iterator[Session]:
+    def transaction(
+        self, *, deliver_events: bool = True, read_only: bool = False, queue: bool = True
+    ) -> Iterator[Session]:
         """One unit of work: commit on success, then deliver the events it published. `read_only`
-        units (GET requests) do not take SQLite's write lock; they must not write."""
+        units (GET requests) do not take SQLite's write lock; they must not write. On SQLite, a
+        writing unit first queues on the process's writer lock (see __init__); `queue=False` is for
+        units whose start and end may run on different threads (FastAPI's request dependency),
+        which wait on SQLite's own lock as before."""
         from cityos.core import events
 
         session = (self.read_sessionmaker if read_only else self.sessionmaker)()
+        lock = self._writers if queue and not read_only else None
+        if lock is not None:
+            lock.acquire()
         try:
             yield session
             session.commit()
@@ -117,6 +133,8 @@ class Database:
             raise
         finally:
             session.close()
+            if lock is not None:
+                lock.release()
         if committed and deliver_events:
             events.deliver(committed, self)
 

@@ -35,7 +35,8 @@ def get_database(request: Request) -> Database:
 def get_session(request: Request) -> Iterator[Session]:
     """One unit of work per request: commit once when the route succeeds, roll back otherwise."""
     read_only = request.method in SAFE_METHODS
-    with get_database(request).transaction(read_only=read_only) as session:
+    # queue=False: FastAPI may enter and leave this dependency on different threads
+    with get_database(request).transaction(read_only=read_only, queue=False) as session:
         request.state.session = session
         yield session
 
