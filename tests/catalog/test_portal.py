@@ -168,3 +168,36 @@ def test_applying_needs_a_login(client, cat: OpenCatalog) -> None:
         f"/open/r/{slug(cat.conditional)}/request", data={"purpose": "研究"}, follow_redirects=False
     )
     assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
+
+
+def test_registrations_from_one_address_are_rate_limited(client, db, city) -> None:  # type: ignore[no-untyped-def]
+    from cityos.identity import service as identity
+
+    for i in range(identity.REGISTRATIONS_PER_HOUR):
+        client.cookies.clear()
+        r = client.post(
+            "/open/register",
+            data={
+                "username": f"visitor{i}",
+                "display_name": "访客",
+                "password": "open-data-2026",
+                "password2": "open-data-2026",
+            },
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, r.text
+    client.cookies.clear()
+    r = client.post(
+        "/open/register",
+        data={
+            "username": "visitor-x",
+            "display_name": "访客",
+            "password": "open-data-2026",
+            "password2": "open-data-2026",
+        },
+    )
+    assert r.status_code == 429 and "注册过于频繁" in r.text
+    with db.reader() as s:
+        assert [
+            u.username for u in identity.users(session=s, role="citizen") if u.username.startswith("visitor")
+        ] == [f"visitor{i}" for i in range(identity.REGISTRATIONS_PER_HOUR)]

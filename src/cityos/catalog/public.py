@@ -229,7 +229,8 @@ def register(
                 "User name: 2 to 60 letters, digits or . _ @ -; a name; a password of at least 8 characters",
                 code="bad_registration",
             ) from None
-        return identity.add_user(session=session, actor=identity.SYSTEM, user=data)
+        ip = request.client.host if request.client else None
+        return identity.register_citizen(session=session, user=data, ip=ip)
 
     user, error, status = attempt(session, go)
     if user is None:

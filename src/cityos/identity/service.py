@@ -399,6 +399,35 @@ def principal_for(*, session: Session, username: str) -> Principal:
     return _principal(session, row)
 
 
+# ---------------------------------------------------------------- self-registration
+REGISTRATIONS_PER_HOUR = 5
+
+
+def register_citizen(*, session: Session, user: UserIn, ip: str | None) -> UserOut:
+    """A member of the public registers (the open-data portal): role citizen only, no department or
+    region, and at most REGISTRATIONS_PER_HOUR accounts per network address per hour."""
+    if list(user.roles) != ["citizen"] or user.department_code or user.region_code:
+        raise Invalid(
+            "Self-registration creates citizen accounts only", field="roles", code="bad_registration"
+        )
+    now = clock.now()
+    key = f"register:{ip or 'unknown'}"[:60]
+    recent = (
+        session.scalar(
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(LoginAttempt.username == key, LoginAttempt.at > now - timedelta(hours=1))
+        )
+        or 0
+    )
+    if recent >= REGISTRATIONS_PER_HOUR:
+        raise TooManyRequests(
+            "Too many registrations from this address; try again later", code="rate_limited"
+        )
+    session.add(LoginAttempt(username=key, ip=ip, at=now, success=True))
+    return add_user(session=session, actor=SYSTEM, user=user)
+
+
 # ---------------------------------------------------------------- login
 def authenticate(*, session: Session, username: str, password: str, ip: str | None = None) -> Principal:
     now = clock.now()
