@@ -22,7 +22,6 @@ from cityos.catalog.models import AccessRequest, Resource
 from cityos.catalog.schemas import Access, AccessRequestOut, FieldOut, ResourceOut, unslug
 from cityos.core import audit, calendar, clock, events
 from cityos.core.errors import Forbidden, Invalid, NotFound, Unauthorized
-from cityos.identity import service as identity
 from cityos.identity.schemas import Principal
 
 VISIBLE = ("open", "conditional")
@@ -82,32 +81,7 @@ def open_resources(
 
 
 def _request_out(session: Session, a: AccessRequest, r: Resource) -> AccessRequestOut:
-    prov = identity.get_department(session=session, id=r.provider_department_id)
-    return AccessRequestOut(
-        id=a.id,
-        resource_code=r.code,
-        resource_name=r.name,
-        provider_code=prov.code,
-        consumer_department_id=a.consumer_department_id,
-        consumer_code=None,
-        consumer_name=None,
-        requested_by=a.requested_by,
-        purpose=a.purpose,
-        legal_basis=a.legal_basis,
-        fields=list(a.fields or []),
-        period_days=a.period_days,
-        state=a.state,
-        created_at=a.created_at,
-        due_at=a.due_at,
-        overdue=a.state == "pending" and clock.now() > a.due_at,
-        escalated_at=a.escalated_at,
-        decided_by=a.decided_by,
-        decided_at=a.decided_at,
-        reason=a.reason,
-        granted_fields=list(a.granted_fields or []),
-        clear_fields=list(a.clear_fields or []),
-        expires_at=a.expires_at,
-    )
+    return service._req_out(session, a, r)
 
 
 def _conditional(session: Session, code: str) -> tuple[Resource, list[str]]:

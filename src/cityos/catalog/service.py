@@ -92,55 +92,8 @@ def is_stale(r: Resource, now: datetime | None = None) -> bool:
     return now - since > timedelta(days=days)
 
 
-def _out(
-    session: Session, r: Resource, *, with_fields: bool = True, depts: dict[int, Any] | None = None
-) -> ResourceOut:
-    if depts is not None and r.provider_department_id in depts:
-        d = depts[r.provider_department_id]
-    else:
-        d = identity.get_department(session=session, id=r.provider_department_id)
-    rows = _fields_of(session, r.id) if with_fields else []
-    row_count = None
-    quality = None
-    if r.current_version is not None:
-        v = session.scalar(
-            select(Version).where(Version.resource_id == r.id, Version.number == r.current_version)
-        )
-        if v is not None:
-            row_count = v.row_count
-            quality = v.validity
-    return ResourceOut(
-        id=r.id,
-        code=r.code,
-        class_code=r.class_code,
-        name=r.name,
-        provider_department_id=r.provider_department_id,
-        provider_code=d.code,
-        provider_name=d.name,
-        summary=r.summary,
-        format_class=r.format_class,
-        share_type=r.share_type,
-        share_condition=r.share_condition,
-        legal_basis=r.legal_basis,
-        share_methods=list(r.share_methods or []),
-        open_type=r.open_type,
-        open_condition=r.open_condition,
-        update_cycle=r.update_cycle,
-        publish_date=r.publish_date,
-        related_codes=list(r.related_codes or []),
-        tags=list(r.tags or []),
-        topics=list(r.topics or []),
-        policy=r.policy,
-        current_version=r.current_version,
-        last_loaded_at=r.last_loaded_at,
-        created_at=r.created_at,
-        updated_at=r.updated_at,
-        fields=[FieldOut.model_validate(f) for f in rows],
-        primary_key=[f.name for f in rows if f.is_key],
-        row_count=row_count,
-        stale=is_stale(r),
-        quality=quality,
-    )
+def _out(session: Session, r: Resource) -> ResourceOut:
+    return _outs(session, [r])[0]
 
 
 def _get(session: Session, code: str) -> Resource:
