@@ -69,8 +69,8 @@ def test_load_with_create_then_quarantine_then_reject(tmp_path: Path) -> None:
     assert r.returncode == 1
     assert "row 7 mobile format" in r.stderr and "rejected" in r.stderr
     listing = _run(home, "catalog", "list").stdout
-    assert "101001/000001\t人口基础信息\tgaj\tconditional" not in listing  # created unconditional by default
-    assert "v2\t38" in listing
+    # created without --share options: unconditional; version 2 holds the 38 valid rows
+    assert "101001/000001\t人口基础信息\tgaj\tunconditional\tv2\t38\tfresh" in listing
 
 
 def test_bad_input_names_the_field(tmp_path: Path) -> None:

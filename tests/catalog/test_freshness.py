@@ -84,3 +84,39 @@ def test_schema_round_trips_through_the_catalog(db, city) -> None:  # type: igno
     assert out["primaryKey"] == ["id_number"]
     assert [f["name"] for f in out["fields"]] == [f["name"] for f in POPULATION_SCHEMA["fields"]]
     assert tableschema.parse(out) == tableschema.parse(POPULATION_SCHEMA)
+
+
+def test_files_of_rejected_loads_are_purged_after_thirty_days(db, city, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from cityos.catalog import jobs
+    from cityos.core.settings import get_settings
+
+    actor = city.as_role("data_bureau")
+    rows = population_rows(5)
+    rows[1][4] = "12"
+    start = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
+    clock.set_now(start)
+    try:
+        with db.transaction() as s:
+            code = population(s, actor, policy="reject")
+            bad = service.load(session=s, actor=actor, code=code, path=write_csv(tmp_path / "b.csv", rows))
+            good = service.load(
+                session=s, actor=actor, code=code, path=write_csv(tmp_path / "g.csv", population_rows(5))
+            )
+        assert bad.state == "rejected" and good.state == "accepted"
+        store = get_settings().datastore
+        with db.reader() as s:
+            from cityos.catalog.models import Version
+
+            kept = s.get(Version, bad.id)
+            assert kept is not None and kept.quarantine_path and (store / kept.quarantine_path).exists()
+            qfile = store / kept.quarantine_path
+        clock.set_now(start + timedelta(days=29))
+        assert jobs.purge(db) == 0 and qfile.exists()
+        clock.set_now(start + timedelta(days=31))
+        assert jobs.purge(db) == 1 and not qfile.exists()
+        with db.reader() as s:
+            path, _ = service.version_path(session=s, code=code)
+            assert path.exists()  # the accepted version is untouched
+            assert service.get_version(session=s, code=code, version_id=bad.id).report["invalid_rows"] == 1
+    finally:
+        clock.set_now(None)

@@ -116,7 +116,9 @@ def test_upload_fix_accept_request_approve_read(page, live_city, tmp_path) -> No
     page.wait_for_load_state("networkidle")
     assert page.get_by_test_id("invalid-rows").inner_text() == "2"
     samples = page.get_by_test_id("sample-table").inner_text()
-    assert "5\tuscc" in samples.replace(" ", "") or "5" in samples.split("\n")[1]
+    sample_rows = {line.split("\t")[0]: line for line in samples.splitlines()[1:]}
+    assert set(sample_rows) == {"5", "8"}  # file rows of the bad check character and the 13th month
+    assert "uscc" in sample_rows["5"] and "period" in sample_rows["8"]
     assert "2026年13月1日" in samples and "GBK" in page.get_by_test_id("report").inner_text()
     screenshot(page, "catalog-validation-report")
     page.get_by_test_id("discard").click()

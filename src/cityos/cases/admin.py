@@ -318,20 +318,33 @@ def update_category(*, session: Session, actor: Principal, code: str, edit: Cate
         raise NotFound("Unknown case category", params={"code": code})
     # the category's current department is accepted even if it is not (yet) a department of this city
     _raise_first(_check_category(edit, _department_codes(session) | {row.department_code}))
-    changes = _diff(row, _clean(edit))
-    if changes:
-        for k, (_old, new) in changes.items():
-            setattr(row, k, new)
-        session.flush()
-        audit.record(
-            session,
-            actor=actor.actor,
-            action="cases.category.update",
-            subject_type="case_category",
-            subject_id=code,
-            payload={"changes": changes},
-        )
+    _apply(session, actor, row, _diff(row, _clean(edit)), "cases.category.update", "case_category", code)
     return CategoryDetail.model_validate(row)
+
+
+def _apply(
+    session: Session,
+    actor: Principal,
+    row: Any,
+    changes: dict[str, list[Any]],
+    action: str,
+    subject_type: str,
+    subject_id: str | int,
+) -> None:
+    """Write an edit's changed columns and its audit record (old and new values); nothing if unchanged."""
+    if not changes:
+        return
+    for k, (_old, new) in changes.items():
+        setattr(row, k, new)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor.actor,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        payload={"changes": changes},
+    )
 
 
 # ---------------------------------------------------------------- dispatch rules
@@ -393,19 +406,7 @@ def update_rule(*, session: Session, actor: Principal, rule_id: int, rule: RuleI
             field="category_prefix",
             code="duplicate_rule",
         )
-    changes = _diff(row, rule.model_dump())
-    if changes:
-        for k, (_old, new) in changes.items():
-            setattr(row, k, new)
-        session.flush()
-        audit.record(
-            session,
-            actor=actor.actor,
-            action="cases.rule.update",
-            subject_type="dispatch_rule",
-            subject_id=rule_id,
-            payload={"changes": changes},
-        )
+    _apply(session, actor, row, _diff(row, rule.model_dump()), "cases.rule.update", "dispatch_rule", rule_id)
     return RuleOut.model_validate(row)
 
 

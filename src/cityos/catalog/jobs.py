@@ -17,4 +17,13 @@ def overdue_requests(db: Database) -> int:
         return service.escalate_overdue_requests(session=s)
 
 
-JOBS = [Job("catalog.stale", 3600, stale), Job("catalog.requests", 600, overdue_requests)]
+def purge(db: Database) -> int:
+    with db.transaction() as s:
+        return service.purge_rejected_files(session=s)
+
+
+JOBS = [
+    Job("catalog.stale", 3600, stale),
+    Job("catalog.requests", 600, overdue_requests),
+    Job("catalog.purge", 86400, purge),  # files of rejected/discarded loads, kept 30 days for the report
+]

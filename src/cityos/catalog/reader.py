@@ -33,7 +33,6 @@ from cityos.core.errors import Invalid
 
 OPS = ("eq", "in", "gt", "gte", "lt", "lte", "prefix")
 _SQL_OPS = {"eq": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
-ROWNUM = "__pos"
 
 _base: duckdb.DuckDBPyConnection | None = None
 _lock = threading.Lock()

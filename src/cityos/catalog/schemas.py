@@ -114,10 +114,6 @@ class ResourceOut(BaseModel):
     stale: bool = False
     quality: float | None = None
 
-    @property
-    def slug(self) -> str:
-        """The code in a form that fits one URL path segment and CKAN's package names."""
-        return slug(self.code)
 
 
 def slug(code: str) -> str:

@@ -8,7 +8,6 @@ versions' Parquet files; this module decides whether a read may happen and recor
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -1445,12 +1444,3 @@ def overview(*, session: Session) -> dict[str, Any]:
         "share_types": {k: sum(d[k] for d in rows_out) for k in SHARE_TYPES},
         "departments_total": len(depts),
     }
-
-
-def copy_into_store(src: Path, name: str) -> Path:
-    """Uploads land in the data store's inbox before the engine reads them."""
-    inbox = get_settings().datastore / "inbox"
-    inbox.mkdir(parents=True, exist_ok=True)
-    dst = inbox / f"{clock.now().strftime('%Y%m%d%H%M%S%f')}-{Path(name).name}"
-    shutil.copyfile(src, dst)
-    return dst
