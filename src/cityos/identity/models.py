@@ -85,6 +85,16 @@ class LoginAttempt(Base):
     __table_args__ = (Index("ix_login_attempts_username_at", "username", "at"),)
 
 
+class LoginCounter(Base):
+    """Attempts per user name (or `register:<address>`) in the current window. Counted with one
+    UPDATE … RETURNING, which locks the row, so parallel attempts cannot all read the same count."""
+
+    __tablename__ = "login_counters"
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, nullable=False)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
 class ApiToken(Base):
     __tablename__ = "api_tokens"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

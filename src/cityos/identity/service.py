@@ -1,9 +1,12 @@
 """Identity use cases. Keyword-only verbs; they never commit (the unit of work does).
 
-Passwords are hashed with argon2. Login failures are counted per user name in the database (so
+Passwords are hashed with argon2. Login attempts are counted per user name in the database (so
 every app process sees them); after MAX_FAILURES within FAILURE_WINDOW further attempts are
 refused whether the name exists or not, and an unknown name costs the same argon2 work as a wrong
-password, so the two cannot be told apart.
+password, so the two cannot be told apart. The count is taken with one UPDATE … RETURNING on the
+name's counter row before the password is checked: the row stays locked until the attempt commits,
+so parallel attempts queue on it instead of all reading the same count (PostgreSQL); SQLite's
+BEGIN IMMEDIATE serialises them anyway. A success resets the count.
 """
 
 from __future__ import annotations
@@ -14,12 +17,24 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import case, delete, func, insert, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from cityos.core import audit, clock
+from cityos.core.db import UTCDateTime
 from cityos.core.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthorized
-from cityos.identity.models import ApiToken, Department, LoginAttempt, LoginSession, Region, User, UserRole
+from cityos.identity.models import (
+    ApiToken,
+    Department,
+    LoginAttempt,
+    LoginCounter,
+    LoginSession,
+    Region,
+    User,
+    UserRole,
+)
 from cityos.identity.permissions import authorize
 from cityos.identity.schemas import (
     CODE_LENGTH,
@@ -412,15 +427,7 @@ def register_citizen(*, session: Session, user: UserIn, ip: str | None) -> UserO
         )
     now = clock.now()
     key = f"register:{ip or 'unknown'}"[:60]
-    recent = (
-        session.scalar(
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(LoginAttempt.username == key, LoginAttempt.at > now - timedelta(hours=1))
-        )
-        or 0
-    )
-    if recent >= REGISTRATIONS_PER_HOUR:
+    if not _count_attempt(session, key=key, limit=REGISTRATIONS_PER_HOUR, window=timedelta(hours=1)):
         raise TooManyRequests(
             "Too many registrations from this address; try again later", code="rate_limited"
         )
@@ -429,22 +436,33 @@ def register_citizen(*, session: Session, user: UserIn, ip: str | None) -> UserO
 
 
 # ---------------------------------------------------------------- login
+def _count_attempt(session: Session, *, key: str, limit: int, window: timedelta) -> bool:
+    """Count one attempt for `key`; False when `limit` were already counted in the window.
+    Count and check are one statement on a locked row, so parallel attempts cannot overtake it."""
+    now = clock.now()
+    insert_ = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert_(LoginCounter.__table__)
+        .values(key=key, count=0, window_start=now)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    stale = LoginCounter.window_start <= now - window
+    count = session.scalar(
+        update(LoginCounter.__table__)
+        .where(LoginCounter.key == key)
+        .values(
+            count=case((stale, 1), else_=LoginCounter.count + 1),
+            window_start=case((stale, literal(now, UTCDateTime())), else_=LoginCounter.window_start),
+        )
+        .returning(LoginCounter.count)
+    )
+    return (count or 0) <= limit
+
+
 def authenticate(*, session: Session, username: str, password: str, ip: str | None = None) -> Principal:
     now = clock.now()
     name = username.strip().lower()[:60]
-    failures = (
-        session.scalar(
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(
-                LoginAttempt.username == name,
-                LoginAttempt.success.is_(False),
-                LoginAttempt.at > now - FAILURE_WINDOW,
-            )
-        )
-        or 0
-    )
-    if failures >= MAX_FAILURES:
+    if not _count_attempt(session, key=name, limit=MAX_FAILURES, window=FAILURE_WINDOW):
         raise TooManyRequests("Too many failed logins; try again later", code="rate_limited")
     row = session.scalar(select(User).where(func.lower(User.username) == name))
     ok = False
@@ -464,6 +482,7 @@ def authenticate(*, session: Session, username: str, password: str, ip: str | No
             payload={"ip": ip},
         )
         raise Unauthorized("Wrong user name or password", code="invalid_credentials")
+    session.execute(update(LoginCounter.__table__).where(LoginCounter.key == name).values(count=0))
     if _hasher.check_needs_rehash(row.password_hash or ""):
         row.password_hash = _hasher.hash(password)
     audit.record(
