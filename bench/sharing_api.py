@@ -217,8 +217,7 @@ def setup(path: Path) -> tuple[str, str, float, int]:
             ),
         ).code
     t = time.perf_counter()
-    with db.transaction() as s:
-        v = service.load(session=s, actor=provider, code=code, path=path, filename=path.name)
+    v = service.load(db=db, actor=provider, code=code, path=path, filename=path.name)
     load_s = time.perf_counter() - t
     if v.state != "accepted":
         raise SystemExit(

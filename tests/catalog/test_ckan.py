@@ -98,8 +98,7 @@ def open_catalog(db, city, tmp_path: Path) -> OpenCatalog:  # type: ignore[no-un
         (cond, write_csv(tmp_path / "cond.csv", population_rows(8, seed=11))),
         (waste, write_csv(tmp_path / "waste.csv", waste_rows(), header=WASTE_HEADER)),
     ):
-        with db.transaction() as s:
-            v = service.load(session=s, actor=steward, code=code, path=path, filename=path.name)
+        v = service.load(db=db, actor=steward, code=code, path=path, filename=path.name)
         assert v.state == "accepted", v.report
     return OpenCatalog(population=pop, secret=secret, conditional=cond, waste=waste)
 

@@ -23,9 +23,7 @@ def test_monthly_resource_goes_stale_and_its_stewards_are_reminded_once(db, city
     try:
         with db.transaction() as s:
             code = population(s, actor, provider="swj")  # data_steward1 is swj's steward
-            service.load(
-                session=s, actor=actor, code=code, path=write_csv(tmp_path / "p.csv", population_rows(3))
-            )
+        service.load(db=db, actor=actor, code=code, path=write_csv(tmp_path / "p.csv", population_rows(3)))
         clock.set_now(start + timedelta(days=30))
         with db.transaction() as s:
             assert service.remind_stale(session=s) == 0
@@ -45,10 +43,8 @@ def test_monthly_resource_goes_stale_and_its_stewards_are_reminded_once(db, city
         with db.transaction() as s:
             assert service.remind_stale(session=s) == 1  # a cycle later, again
         # a new version makes it fresh
-        with db.transaction() as s:
-            service.load(
-                session=s, actor=actor, code=code, path=write_csv(tmp_path / "p2.csv", population_rows(4))
-            )
+        service.load(db=db, actor=actor, code=code, path=write_csv(tmp_path / "p2.csv", population_rows(4)))
+        with db.reader() as s:
             assert service.stale_resources(session=s) == []
             assert service.overview(session=s)["stale"] == 0
     finally:
@@ -98,10 +94,10 @@ def test_files_of_rejected_loads_are_purged_after_thirty_days(db, city, tmp_path
     try:
         with db.transaction() as s:
             code = population(s, actor, policy="reject")
-            bad = service.load(session=s, actor=actor, code=code, path=write_csv(tmp_path / "b.csv", rows))
-            good = service.load(
-                session=s, actor=actor, code=code, path=write_csv(tmp_path / "g.csv", population_rows(5))
-            )
+        bad = service.load(db=db, actor=actor, code=code, path=write_csv(tmp_path / "b.csv", rows))
+        good = service.load(
+            db=db, actor=actor, code=code, path=write_csv(tmp_path / "g.csv", population_rows(5))
+        )
         assert bad.state == "rejected" and good.state == "accepted"
         store = get_settings().datastore
         with db.reader() as s:

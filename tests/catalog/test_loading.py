@@ -20,8 +20,7 @@ def steward(city):  # type: ignore[no-untyped-def]
 
 
 def _load(db, actor, code, path, **kw):  # type: ignore[no-untyped-def]
-    with db.transaction() as s:
-        return service.load(session=s, actor=actor, code=code, path=path, filename=path.name, **kw)
+    return service.load(db=db, actor=actor, code=code, path=path, filename=path.name, **kw)
 
 
 def test_clean_csv_becomes_version_1_with_hash_and_scores(db, city, steward, tmp_path: Path) -> None:

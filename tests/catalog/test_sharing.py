@@ -49,10 +49,9 @@ def shared(db, city, tmp_path: Path):  # type: ignore[no-untyped-def]
     for share in ("unconditional", "conditional", "none"):
         with db.transaction() as s:
             codes[share] = population(s, provider, share_type=share)
-        with db.transaction() as s:
-            service.load(
-                session=s, actor=provider, code=codes[share], path=write_csv(tmp_path / f"{share}.csv", rows)
-            )
+        service.load(
+            db=db, actor=provider, code=codes[share], path=write_csv(tmp_path / f"{share}.csv", rows)
+        )
     return {"provider": provider, "consumer": consumer, "other": other, "codes": codes, "rows": rows}
 
 
@@ -293,10 +292,7 @@ def test_changes_since_a_version(db, shared, tmp_path: Path) -> None:  # type: i
     code = shared["codes"]["unconditional"]
     rows = [r[:] for r in shared["rows"][:25]]
     rows[0][6] = "9"
-    with db.transaction() as s:
-        service.load(
-            session=s, actor=shared["provider"], code=code, path=write_csv(tmp_path / "v2.csv", rows)
-        )
+    service.load(db=db, actor=shared["provider"], code=code, path=write_csv(tmp_path / "v2.csv", rows))
     with db.reader() as s:
         a = service.access(session=s, actor=shared["provider"], code=code)
         old, _ = service.version_path(session=s, code=code, number=1)

@@ -167,11 +167,11 @@ def upload_version(
     """Load a version (CSV/XLSX/JSON/NDJSON/Parquet). With accept=true (default) an acceptable
     version is accepted at once; accept=false stages it for review. A rejected load answers 422
     with the validation report; the attempt stays on record. The file is validated with no
-    database transaction open (see service.load_file)."""
+    database transaction open (see service.load)."""
     p = loader(request, "catalog.manage")
     path = spool(file)
     try:
-        v = service.load_file(
+        v = service.load(
             db=get_database(request),
             actor=p,
             code=code,

@@ -128,7 +128,7 @@ def load(
         def progress(step: str, rows: float) -> None:
             bar.update(task, completed=steps.get(step, 0), description=step, rows=f"{int(rows):,} rows")
 
-        v = service.load_file(
+        v = service.load(
             db=database(),
             actor=actor,
             code=resource_code,

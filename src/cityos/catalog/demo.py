@@ -997,15 +997,14 @@ class Demo:
 
     def load(self, key: str, provider: str, path: Path, days_ago: float, mode: str = "replace") -> None:
         self.at(days_ago)
-        with self.ctx.db.transaction() as s:
-            service.load(
-                session=s,
-                actor=self.stewards[provider],
-                code=self.codes[key],
-                path=path,
-                filename=path.name,
-                mode=mode,
-            )
+        service.load(
+            db=self.ctx.db,
+            actor=self.stewards[provider],
+            code=self.codes[key],
+            path=path,
+            filename=path.name,
+            mode=mode,
+        )
 
     def resources(self) -> None:
         w, ctx, size, tmp = self.w, self.ctx, self.size, self.tmp

@@ -293,7 +293,7 @@ def upload(
     policy: str = Form(""),
 ) -> Response:
     """Stage the file: validate it and show the report; nothing is readable until accepted. The
-    file is validated with no database transaction open (service.load_file)."""
+    file is validated with no database transaction open (service.load)."""
     with get_database(request).transaction() as s:
         p = current_principal(request, s)
         if not p.is_authenticated:
@@ -305,7 +305,7 @@ def upload(
     v = None
     try:
         path = spool(file)
-        v = service.load_file(
+        v = service.load(
             db=get_database(request),
             actor=p,
             code=code,
