@@ -8,6 +8,8 @@ CITYOS_WORK_HOURS    working hours per day, e.g. "09:00-12:00,13:30-17:30"
 CITYOS_MQTT_URL      mqtt://host:port of the broker the worker subscribes to (empty: no MQTT)
 CITYOS_SECURE_COOKIES  "1" behind HTTPS
 CITYOS_MAX_UPLOAD_MB   largest uploaded file (a case photo or document) in MB (10)
+CITYOS_AUDIT_KEY       Ed25519 private key (PEM) that signs audit tree heads (CITYOS_HOME/audit/signing-key.pem)
+CITYOS_AUDIT_SEQUENCER "thread" (default): app processes also sequence the audit log; "worker": only the worker
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class Settings:
     secure_cookies: bool = False
     session_hours: int = 12
     max_upload_bytes: int = 10 * 1024 * 1024
+    audit_key: str = ""
+    audit_sequencer: str = "thread"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -73,6 +77,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         mqtt_url=env.get("CITYOS_MQTT_URL", ""),
         secure_cookies=env.get("CITYOS_SECURE_COOKIES", "") == "1",
         max_upload_bytes=int(float(env.get("CITYOS_MAX_UPLOAD_MB", "10")) * 1024 * 1024),
+        audit_key=env.get("CITYOS_AUDIT_KEY", ""),
+        audit_sequencer=env.get("CITYOS_AUDIT_SEQUENCER", "thread"),
     )
 
 
