@@ -11,6 +11,23 @@
   var NEXT = { city: "district", district: "street", street: "community", community: "grid", grid: null };
   var COLORS = { green: "#2e9d57", yellow: "#e0a400", red: "#d64541", none: "#9aa3ad" };
 
+  /* ECharts puts a formatter's string into the page as HTML: names from the data are escaped. */
+  function esc(v) {
+    return String(v === undefined || v === null ? "" : v).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
+  function regionTip(name, code, labels) {
+    return "<b>" + esc(name || code) + "</b><br>" + esc(labels.labelCode) + ": " + esc(code);
+  }
+
+  function caseTip(x, labels, stateNames, lightNames) {
+    return "<b>" + esc(x.number) + "</b> " + esc(x.category_name) + "<br>" + esc(labels.labelState) + ": " +
+      esc(stateNames[x.state] || x.state) + (lightNames[x.light] ? " · " + esc(lightNames[x.light]) : "") +
+      "<br>" + esc(labels.labelReported) + ": " + esc(x.reported);
+  }
+
   function create(el, opts) {
     var chart = echarts.init(el);
     var d = el.dataset;
@@ -45,7 +62,7 @@
       var top = stack[stack.length - 1];
       chart.setOption({
         tooltip: { trigger: "item", formatter: function (p) {
-          if (p.componentType === "geo") return "<b>" + (names[p.name] || p.name) + "</b><br>" + d.labelCode + ": " + p.name;
+          if (p.componentType === "geo") return regionTip(names[p.name], p.name, d);
           return opts.tooltip ? opts.tooltip(p.data) : "";
         } },
         geo: {
@@ -117,10 +134,7 @@
     var stateNames = JSON.parse(d.stateNames || "{}");
     var lightNames = JSON.parse(d.lightNames || "{}");
     var m = create(el, {
-      tooltip: function (x) {
-        return "<b>" + x.number + "</b> " + x.category_name + "<br>" + d.labelState + ": " + (stateNames[x.state] || x.state) +
-          (lightNames[x.light] ? " · " + lightNames[x.light] : "") + "<br>" + d.labelReported + ": " + x.reported;
-      },
+      tooltip: function (x) { return caseTip(x, d, stateNames, lightNames); },
       onPoint: function (x) { window.location.href = "/cases/" + x.id; }
     });
     fetch(d.points, { credentials: "same-origin", headers: { Accept: "application/json" } })
@@ -185,7 +199,7 @@
     if (lon.value && lat.value) setTimeout(typed, 0);
   }
 
-  window.CityOSCaseMap = { create: create };
+  window.CityOSCaseMap = { create: create, regionTip: regionTip, caseTip: caseTip };
   var c = document.getElementById("casemap");
   if (c) casesMap(c);
   var p = document.getElementById("pickmap");

@@ -5,6 +5,23 @@
   "use strict";
   var NEXT = { district: "street", street: "community", community: "grid", grid: null };
 
+  /* ECharts puts a formatter's string into the page as HTML: every name from the data (region,
+     grid, worker) is escaped, so a region called "<img onerror=…>" is shown as text. */
+  function esc(v) {
+    return String(v === undefined || v === null ? "" : v).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
+  /* The tooltip of a region (pr: its GeoJSON properties; labels: the element's data-* texts). */
+  function tooltip(pr, code, level, labels) {
+    pr = pr || {};
+    var lines = ["<b>" + esc(pr.name || code) + "</b>", esc(labels.labelCode) + ": " + esc(code)];
+    if (level === "grid") lines.push(esc(labels.labelWorker) + ": " + esc(pr.grid_worker || labels.labelNone));
+    else lines.push(esc(labels.labelGrids) + ": " + esc(pr.grids || 0));
+    return lines.join("<br>");
+  }
+
   function create(el, opts) {
     opts = opts || {};
     var chart = echarts.init(el);
@@ -40,13 +57,7 @@
           chart.setOption({
             tooltip: {
               trigger: "item",
-              formatter: function (p) {
-                var pr = (p.data && p.data.props) || {};
-                var lines = ["<b>" + (pr.name || p.name) + "</b>", d.labelCode + ": " + p.name];
-                if (top.level === "grid") lines.push(d.labelWorker + ": " + (pr.grid_worker || d.labelNone));
-                else lines.push(d.labelGrids + ": " + (pr.grids || 0));
-                return lines.join("<br>");
-              }
+              formatter: function (p) { return tooltip(p.data && p.data.props, p.name, top.level, d); }
             },
             visualMap: { show: false, min: 0, max: Math.max.apply(null, data.map(function (x) { return x.value || 1; })),
                          inRange: { color: ["#dbe7fb", "#1f5fbf"] } },
@@ -77,7 +88,7 @@
     return { chart: chart, reload: load };
   }
 
-  window.CityOSGridMap = { create: create };
+  window.CityOSGridMap = { create: create, tooltip: tooltip, esc: esc };
   var el = document.getElementById("gridmap");
   if (el && !el.dataset.manual) create(el);
 })();
