@@ -24,7 +24,7 @@ token_app = typer.Typer(
     help="API tokens for other systems (scoped, hashed, expiring, revocable)", no_args_is_help=True
 )
 user_app = typer.Typer(help="People who log in", no_args_is_help=True)
-audit_app = typer.Typer(help="The hash-chained audit trail", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log: signed Merkle tree heads, verify, export", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
@@ -168,20 +168,76 @@ def user_create(
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Walk the chain; exit 1 naming the first broken record."""
+def audit_verify(
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="Read only: do not sequence and sign the waiting tail first")
+    ] = False,
+    witness: Annotated[
+        str | None, typer.Option("--witness", help="JSON lines of tree heads kept outside the database")
+    ] = None,
+    keys_dir: Annotated[
+        list[str] | None, typer.Option("--keys", help="Another directory of trusted public keys (*.pub)")
+    ] = None,
+) -> None:
+    """Recompute the audit log and check every signed tree head; exit 1 naming what was tampered."""
+    from pathlib import Path
+
     from cityos.core import audit
+    from cityos.core.audit import cli as audit_cli
+
+    db = database()
+    if not no_wait:
+        try:
+            audit.sequence(db, force_head=True)
+        except audit.LogTampered as e:
+            err.print(f"the sequencer refuses to extend the log: {e}", markup=False)
+    heads = audit_cli.read_witness(Path(witness)) if witness else []
+    with db.reader() as s:
+        res = audit.verify(
+            s,
+            witness=heads,
+            witness_name=witness or "",
+            key_dirs=[Path(k) for k in keys_dir or []],
+            require_signed=not no_wait,
+        )
+    typer.echo(audit_cli.summary(res))
+    if res.ok:
+        return
+    for f in res.findings:
+        err.print(f"[red]{f}[/red]", highlight=False)
+    raise typer.Exit(1)
+
+
+@audit_app.command("heads")
+def audit_heads(
+    since: Annotated[
+        str, typer.Option("--since", help="A head number, or a date/time (ISO 8601, UTC unless it says)")
+    ] = "0",
+) -> None:
+    """Export signed tree heads as JSON lines, for a witness to keep outside the database."""
+    from cityos.core.audit import cli as audit_cli
 
     with database().reader() as s:
-        res = audit.verify(s)
-    if res.ok:
-        typer.echo(f"audit chain intact: {res.checked} records")
-        return
-    err.print(
-        f"[red]audit chain broken at record {res.broken_seq}: {res.reason}[/red] "
-        f"({res.checked} records verified before it)"
-    )
-    raise typer.Exit(1)
+        for head in audit_cli.heads_since(s, since):
+            typer.echo(head.to_json())
+
+
+@audit_app.command("sequence")
+def audit_sequence() -> None:
+    """Sequence the waiting entries now and sign a tree head for the whole log."""
+    from cityos.core import audit
+
+    n = audit.sequence(database(), force_head=True)
+    typer.echo(f"sequenced {n} entries")
+
+
+@audit_app.command("rotate-key")
+def audit_rotate_key() -> None:
+    """A new key signs tree heads from now on; the old public key stays trusted for older heads."""
+    from cityos.core.audit import keys
+
+    old, new = keys.rotate()
+    typer.echo(f"signing key {new} (was {old or 'none'}); public keys in {keys.public_dir()}")
 
 
 @app.command()

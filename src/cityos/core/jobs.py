@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import text
 
-from cityos.core import events
+from cityos.core import audit, events
 from cityos.core.db import Database
 
 log = logging.getLogger("cityos.worker")
@@ -48,6 +48,8 @@ def run_once(db: Database, job: Job) -> int | None:
 
 CORE_JOBS = [
     Job("events.redeliver", 15, lambda db: events.redeliver_pending(db, older_than=timedelta(seconds=30))),
+    # entries wait unsequenced until this runs: every tick, so they are in the log within seconds
+    Job("audit.sequence", 0, lambda db: audit.sequence(db)),
 ]
 
 

@@ -143,9 +143,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         err = CityOSError("Internal error; it has been logged", code="internal_error")
         return error_response(request, 500, err.payload())
 
+    from cityos.web import audit_api
     from cityos.web import views as core_views
 
     app.include_router(core_views.router)
+    app.include_router(audit_api.router)
     app.state.nav.extend(core_views.NAV)
     for _name, mod in registry.parts("public"):
         app.include_router(mod.router)

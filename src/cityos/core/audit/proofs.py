@@ -67,6 +67,7 @@ def inclusion(session: Session, *, seq: int, tree_size: int | None = None) -> di
     )
     return {
         "seq": r.seq,
+        "actor": r.actor,
         "leaf_index": r.leaf_index,
         "entry": entry.decode(),
         "leaf_hash": r.leaf_hash,
