@@ -28,7 +28,7 @@ permissions.grant_scope("audit", "audit.proof")
 
 @router.get("/tree-head")
 def tree_head(
-    session: Session = Depends(get_session), _p: Principal = Depends(Require("audit.proof"))
+    session: Session = Depends(get_session, scope="function"), _p: Principal = Depends(Require("audit.proof"))
 ) -> dict[str, Any]:
     head = latest_head(session)
     if head is None:
@@ -42,7 +42,7 @@ def inclusion_proof(
     tree_size: int | None = Query(
         None, ge=1, description="A signed tree size (default: the first that covers it)"
     ),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(Require("audit.proof")),
 ) -> dict[str, Any]:
     out = proofs.inclusion(session, seq=seq, tree_size=tree_size)
@@ -55,7 +55,7 @@ def inclusion_proof(
 def consistency_proof(
     first: int = Query(..., ge=1),
     second: int = Query(..., ge=1),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _p: Principal = Depends(Require("audit.proof")),
 ) -> dict[str, Any]:
     return proofs.consistency(session, first=first, second=second)
