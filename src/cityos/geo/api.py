@@ -18,8 +18,8 @@ router = APIRouter(prefix="/api/v1/geo", tags=["geo"])
 
 @router.get("/locate", response_model=Location | None)
 def locate(
-    lon: float,
-    lat: float,
+    lon: float = Query(ge=-180, le=180, allow_inf_nan=False),
+    lat: float = Query(ge=-90, le=90, allow_inf_nan=False),
     crs: str = "wgs84",
     session: Session = Depends(get_session, scope="function"),
     _p: Principal = Depends(Require("geo.view")),
@@ -31,8 +31,8 @@ def locate(
 
 @router.get("/nearby", response_model=list[GridHit])
 def nearby(
-    lon: float,
-    lat: float,
+    lon: float = Query(ge=-180, le=180, allow_inf_nan=False),
+    lat: float = Query(ge=-90, le=90, allow_inf_nan=False),
     radius_m: float = Query(200, ge=0, le=50_000),
     crs: str = "wgs84",
     session: Session = Depends(get_session, scope="function"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,9 @@ from cityos.identity.schemas import (
 from cityos.web.deps import Require, authenticated, get_session
 
 router = APIRouter(prefix="/api/v1/identity", tags=["identity"])
+# SQLite stores 64-bit integers; an offset past any real table is refused (422) before it reaches
+# the database, where it would overflow into a 500
+MAX_OFFSET = 2**31 - 1
 
 
 class MeOut(BaseModel):
@@ -107,8 +110,8 @@ def users(
     role: str | None = None,
     department: str | None = None,
     region: str | None = None,
-    limit: int = 200,
-    offset: int = 0,
+    limit: int = Query(200, ge=1, le=1000),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     session: Session = Depends(get_session, scope="function"),
     _p: Principal = Depends(Require("admin.users")),
 ) -> list[UserOut]:
@@ -118,7 +121,7 @@ def users(
         role=role,
         department_id=dept_id,
         region_prefix=region,
-        limit=min(limit, 1000),
+        limit=limit,
         offset=offset,
     )
 

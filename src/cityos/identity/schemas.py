@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ROLES = (
     "admin",
@@ -49,10 +49,16 @@ class RegionOut(BaseModel):
 class RegionIn(BaseModel):
     code: str = Field(pattern=r"^\d{6}(\d{3})?(\d{3})?(\d{2})?$")
     name: str = Field(min_length=1, max_length=100)
-    level: str
-    parent_code: str | None = None
-    lon: float | None = None
-    lat: float | None = None
+    level: str = Field(max_length=12)
+    parent_code: str | None = Field(None, pattern=r"^\d{6}(\d{3})?(\d{3})?$")
+    lon: float | None = Field(None, ge=-180, le=180, allow_inf_nan=False)
+    lat: float | None = Field(None, ge=-90, le=90, allow_inf_nan=False)
+
+    @field_validator("parent_code", mode="before")
+    @classmethod
+    def _no_parent(cls, v: object) -> object:
+        # a form or client that leaves the parent empty means "no parent", not a region coded ""
+        return None if isinstance(v, str) and not v.strip() else v
 
 
 class DepartmentOut(BaseModel):
