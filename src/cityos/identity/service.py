@@ -14,10 +14,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import case, delete, func, insert, literal, select, update
+from sqlalchemy import Table, case, delete, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -436,19 +437,22 @@ def register_citizen(*, session: Session, user: UserIn, ip: str | None) -> UserO
 
 
 # ---------------------------------------------------------------- login
+_COUNTERS = cast(Table, LoginCounter.__table__)  # Core statements: no ORM bookkeeping for a counter
+
+
 def _count_attempt(session: Session, *, key: str, limit: int, window: timedelta) -> bool:
     """Count one attempt for `key`; False when `limit` were already counted in the window.
     Count and check are one statement on a locked row, so parallel attempts cannot overtake it."""
     now = clock.now()
     insert_ = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(
-        insert_(LoginCounter.__table__)
+        insert_(_COUNTERS)
         .values(key=key, count=0, window_start=now)
         .on_conflict_do_nothing(index_elements=["key"])
     )
     stale = LoginCounter.window_start <= now - window
     count = session.scalar(
-        update(LoginCounter.__table__)
+        update(_COUNTERS)
         .where(LoginCounter.key == key)
         .values(
             count=case((stale, 1), else_=LoginCounter.count + 1),
@@ -482,7 +486,7 @@ def authenticate(*, session: Session, username: str, password: str, ip: str | No
             payload={"ip": ip},
         )
         raise Unauthorized("Wrong user name or password", code="invalid_credentials")
-    session.execute(update(LoginCounter.__table__).where(LoginCounter.key == name).values(count=0))
+    session.execute(update(_COUNTERS).where(LoginCounter.key == name).values(count=0))
     if _hasher.check_needs_rehash(row.password_hash or ""):
         row.password_hash = _hasher.hash(password)
     audit.record(
