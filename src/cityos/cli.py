@@ -25,9 +25,11 @@ token_app = typer.Typer(
 )
 user_app = typer.Typer(help="People who log in", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log: signed Merkle tree heads, verify, export", no_args_is_help=True)
+events_app = typer.Typer(help="The outbox: events the worker could not deliver", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
+app.add_typer(events_app, name="events")
 app.add_typer(calendar_cli.app, name="calendar")
 err = Console(stderr=True)
 
@@ -80,7 +82,7 @@ def worker(once: bool = typer.Option(False, help="Run every job once and exit"))
     ensure_schema()
     registry.load_handlers()
     db = database()
-    all_jobs = jobs.all_jobs()
+    all_jobs = registry.all_jobs()
     if once:
         for job in all_jobs:
             n = jobs.run_once(db, job)
@@ -240,6 +242,34 @@ def audit_rotate_key() -> None:
     typer.echo(f"signing key {new} (was {old or 'none'}); public keys in {keys.public_dir()}")
 
 
+@events_app.command("abandoned")
+def events_abandoned() -> None:
+    """Events redelivery gave up on; exit 1 while there are any (for a monitoring check)."""
+    from cityos.core import events
+
+    with database().reader() as s:
+        n = events.count_abandoned(s)
+        for r in events.abandoned(s):
+            typer.echo(
+                f"{r.id}\t{r.name}\t{r.created_at.isoformat()}\tattempts={r.attempts}\t{r.last_error or ''}"
+            )
+    typer.echo(f"{n} abandoned events")
+    if n:
+        raise typer.Exit(1)
+
+
+@events_app.command("retry")
+def events_retry(event_id: int) -> None:
+    """Start an abandoned event over (after fixing its handler): the worker delivers it next."""
+    from cityos.core import events
+    from cityos.core.errors import NotFound
+
+    with database().transaction() as s:
+        if not events.retry(s, event_id=event_id):
+            raise NotFound("No undelivered event with this id", code="event_not_found", field="event_id")
+    typer.echo(f"event {event_id} will be redelivered")
+
+
 @app.command()
 def demo(
     scale: Annotated[str, typer.Option(help="small (≈300 grids) or city (12,387 grids)")] = "small",
@@ -264,6 +294,9 @@ for _name, _mod in registry.parts("commands"):
 
 
 def main() -> None:
+    # Every command knows every subscriber, so the events it publishes are delivered after its
+    # commit as in the app (and a process that skips this leaves them to the worker).
+    registry.load_handlers()
     try:
         app()
     except CityOSError as e:

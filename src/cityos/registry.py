@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from types import ModuleType
+from typing import Any
 
 MODULES: list[str] = ["identity", "geo", "cases", "catalog"]
 
@@ -47,4 +48,19 @@ def import_models() -> None:
 
 
 def load_handlers() -> None:
+    """Import every module's subscribers; from then on this process may mark events delivered."""
+    from cityos.core import events
+
     parts("handlers")
+    events.all_subscribers_loaded()
+
+
+def all_jobs() -> list[Any]:
+    """The worker's timers: core's, then each module's `JOBS` (core itself never imports the
+    registry, so the list is put together here)."""
+    from cityos.core import jobs
+
+    out = list(jobs.CORE_JOBS)
+    for _name, mod in parts("jobs"):
+        out.extend(getattr(mod, "JOBS", []))
+    return out

@@ -14,7 +14,16 @@ Each handler runs in its own transaction and its success is recorded in `event_d
 (event id, handler name) in that same transaction, so a handler runs at most once to success per
 event even when `cityos worker` redelivers what a crash left undelivered. Handlers still keep
 their own effects idempotent (an event may be redelivered after a handler failed halfway).
-Subscribers live in each module's `handlers.py`; `cityos.registry.load_handlers()` imports them.
+Subscribers live in each module's `handlers.py`; `cityos.registry.load_handlers()` imports them
+and then calls `all_subscribers_loaded()`. Only a process that has done so knows every subscriber,
+so only it may mark an event delivered: a process that loaded none (a script, a CLI command that
+skipped the registry) delivers to what it has and leaves the event pending, and the worker's
+redelivery finishes the job with the full set (handlers already run are skipped by
+`event_deliveries`).
+
+An event still undelivered after MAX_ATTEMPTS deliveries or ABANDON_AFTER is abandoned: the
+worker's `events.abandoned` job logs it at ERROR, the `cityos_events_abandoned` gauge (served at
+/metrics) counts it, and `cityos events abandoned` lists it (`cityos events retry` starts it over).
 """
 
 from __future__ import annotations
@@ -26,7 +35,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, event, select
+from prometheus_client import Gauge
+from sqlalchemy import BigInteger, Index, Integer, String, Text, event, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -34,6 +44,9 @@ from cityos.core import clock
 from cityos.core.db import Base, Database, JSONType, UTCDateTime, get_db
 
 log = logging.getLogger("cityos.events")
+MAX_ATTEMPTS = 20
+ABANDON_AFTER = timedelta(hours=1)
+ABANDONED = Gauge("cityos_events_abandoned", "Outbox events left undelivered (attempts or age exhausted)")
 
 
 class OutboxEvent(Base):
@@ -66,6 +79,17 @@ class Event:
 
 Handler = Callable[[Session, Event], None]
 _subscribers: dict[str, list[Handler]] = defaultdict(list)
+_all_loaded = False  # has this process imported every module's handlers (cityos.registry)?
+
+
+def all_subscribers_loaded(loaded: bool = True) -> None:
+    """Called by cityos.registry.load_handlers(): from now on this process knows every subscriber."""
+    global _all_loaded
+    _all_loaded = loaded
+
+
+def knows_all_subscribers() -> bool:
+    return _all_loaded
 
 
 def subscriber(name: str) -> Callable[[Handler], Handler]:
@@ -88,15 +112,16 @@ def handler_name(fn: Handler) -> str:
 def publish(session: Session, name: str, payload: dict[str, Any]) -> OutboxEvent:
     """Write an event to the outbox in the caller's transaction; it is delivered after commit."""
     now = clock.now()
-    # Every process loads the same handlers (cityos.registry), so an event nobody subscribes to is
-    # recorded as delivered at once: no extra transactions after commit for it.
-    nobody = not _subscribers.get(name)
+    # A process that loaded every module's handlers records an event nobody subscribes to as
+    # delivered at once: no extra transactions after commit for it. A process that did not cannot
+    # know that nobody subscribes, and leaves it to the worker.
+    nobody = _all_loaded and not _subscribers.get(name)
     row = OutboxEvent(
         name=name, payload=payload, created_at=now, attempts=0, delivered_at=now if nobody else None
     )
     session.add(row)
     session.flush()
-    if not nobody:
+    if _subscribers.get(name):
         session.info.setdefault("cityos_published", []).append(row.id)
     return row
 
@@ -154,6 +179,8 @@ def _deliver_one(db: Database, event_id: int) -> int:
         except Exception as exc:  # a failing handler must not block the others; the worker retries
             log.exception("handler %s failed for event %s", hname, ev.id)
             failed = f"{hname}: {exc!r}"[:2000]
+    if not failed and not _all_loaded:
+        return ran  # subscribers this process does not know may remain: the worker completes it
     with db.transaction() as s:
         row = s.get(OutboxEvent, event_id)
         if row is not None:
@@ -171,7 +198,7 @@ def redeliver_pending(
     *,
     older_than: timedelta = timedelta(seconds=30),
     limit: int = 500,
-    max_attempts: int = 20,
+    max_attempts: int = MAX_ATTEMPTS,
 ) -> int:
     """What a crash left undelivered (or a handler failed on): deliver it again. The worker calls this."""
     db = db or get_db()
@@ -191,3 +218,52 @@ def redeliver_pending(
         )
     deliver(ids, db)
     return len(ids)
+
+
+# ---------------------------------------------------------------- abandoned events
+def _abandoned_clause(now: datetime) -> Any:
+    return (OutboxEvent.delivered_at.is_(None)) & or_(
+        OutboxEvent.attempts >= MAX_ATTEMPTS, OutboxEvent.created_at <= now - ABANDON_AFTER
+    )
+
+
+def abandoned(session: Session, *, limit: int = 100) -> list[OutboxEvent]:
+    """Events redelivery has given up on (or that no worker has delivered for ABANDON_AFTER)."""
+    q = select(OutboxEvent).where(_abandoned_clause(clock.now())).order_by(OutboxEvent.id).limit(limit)
+    return list(session.scalars(q))
+
+
+def count_abandoned(session: Session) -> int:
+    """How many events are abandoned; also sets the `cityos_events_abandoned` gauge."""
+    n = session.scalar(select(func.count()).select_from(OutboxEvent).where(_abandoned_clause(clock.now())))
+    ABANDONED.set(n or 0)
+    return n or 0
+
+
+def alert_abandoned(db: Database | None = None) -> int:
+    """The worker's alarm: an ERROR line naming the abandoned events while any remain."""
+    db = db or get_db()
+    with db.reader() as s:
+        n = count_abandoned(s)
+        if n:
+            rows = abandoned(s, limit=20)
+            log.error(
+                "%s outbox events abandoned (undelivered after %s attempts or %s): %s",
+                n,
+                MAX_ATTEMPTS,
+                ABANDON_AFTER,
+                "; ".join(
+                    f"#{r.id} {r.name} attempts={r.attempts} error={(r.last_error or '')[:200]}" for r in rows
+                ),
+            )
+    return n
+
+
+def retry(session: Session, *, event_id: int) -> bool:
+    """Start an abandoned event over (after its handler was fixed): the next redelivery runs it."""
+    row = session.get(OutboxEvent, event_id)
+    if row is None or row.delivered_at is not None:
+        return False
+    row.attempts = 0
+    row.created_at = clock.now() - timedelta(minutes=1)
+    return True

@@ -1,4 +1,5 @@
-"""Timers run by `cityos worker`. Each job runs every `every` seconds; with PostgreSQL a job takes
+"""Timers run by `cityos worker`; cityos.registry.all_jobs() lists core's and each module's (core
+never imports the registry). Each job runs every `every` seconds; with PostgreSQL a job takes
 a session-level advisory lock first, so several workers can run for failover and a job never runs
 twice at once. Jobs open their own units of work through the Database they are given."""
 
@@ -50,16 +51,9 @@ CORE_JOBS = [
     Job("events.redeliver", 15, lambda db: events.redeliver_pending(db, older_than=timedelta(seconds=30))),
     # entries wait unsequenced until this runs: every tick, so they are in the log within seconds
     Job("audit.sequence", 0, lambda db: audit.sequence(db)),
+    # an ERROR line every five minutes while any event is abandoned: loud, not flooding
+    Job("events.abandoned", 300, events.alert_abandoned),
 ]
-
-
-def all_jobs() -> list[Job]:
-    from cityos import registry
-
-    jobs = list(CORE_JOBS)
-    for _name, mod in registry.parts("jobs"):
-        jobs.extend(getattr(mod, "JOBS", []))
-    return jobs
 
 
 def run_forever(

@@ -8,7 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from cityos.core import i18n
+from cityos.core import events, i18n
 from cityos.core.errors import CityOSError
 from cityos.core.migrate import current
 from cityos.identity import service as identity
@@ -134,5 +134,9 @@ def readyz(request: Request) -> Response:
 
 
 @router.get("/metrics")
-def metrics() -> Response:
+def metrics(request: Request) -> Response:
+    # the worker alerts on abandoned events; the gauge is read from the outbox at each scrape so
+    # that every app process serves the same number
+    with get_database(request).reader() as s:
+        events.count_abandoned(s)
     return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
