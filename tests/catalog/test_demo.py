@@ -34,7 +34,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             out = {
                 "info": info,
                 "resources": resources,
-                "versions": {r.code: service.versions(session=s, code=r.code) for r in resources},
+                "versions": {
+                    r.code: service.versions(session=s, actor=bureau, code=r.code) for r in resources
+                },
                 "stale": [r.code for r in service.stale_resources(session=s)],
                 "requests": service.requests(session=s, actor=bureau, box="all"),
                 "usage": service.usage(session=s),

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 from stdnum import numdb
 from stdnum.cn import ric, uscc
+from stdnum.exceptions import InvalidComponent, ValidationError
 
 from cityos.catalog import formats
 
@@ -41,15 +42,34 @@ def assert_agrees(con, fmt: str, reference, values: list[str]) -> None:
         assert answer is expected, f"{fmt} {value!r}: DuckDB says {answer}, stdnum says {expected}"
 
 
-def ric_reference(value: str) -> bool:
-    try:
-        return ric.is_valid(value)
-    except KeyError:  # stdnum raises for a known province with an unknown county: not valid
-        return False
-
-
 def division_codes() -> list[str]:
     return [p + c for _l, p, _h, _pr, kids in numdb.get("cn/loc").prefixes for _l2, c, _h2, _p2, _k in kids]
+
+
+AREAS = frozenset(division_codes())
+
+
+def ric_reference(value: str) -> bool:
+    """stdnum.cn.ric.is_valid with ONE difference, on purpose: the area (first six digits) may be
+    a county code of any year, where stdnum wants one that existed in the birth year. GB 11643-1999
+    (5.2, 地址码) defines the area as the county of household registration (常住户口所在县) when
+    the number was assigned, not the place of birth, and 居民身份证法 第三条 makes the number
+    终身不变, so people born before their county's code existed carry it (test below)."""
+    try:
+        ric.validate(value)
+        return True
+    except ValidationError as exc:
+        if not isinstance(exc, InvalidComponent):
+            return False
+    except KeyError:  # stdnum raises for a known province with an unknown county: not valid
+        return False
+    # InvalidComponent: a bad birth date or a birth place; only the place is judged differently
+    number = ric.compact(value)
+    try:
+        ric.get_birth_date(number)
+    except ValidationError:
+        return False
+    return number[:6] in AREAS
 
 
 def mutate(rng: random.Random, value: str) -> str:
@@ -102,8 +122,8 @@ def test_resident_id_agrees_with_stdnum(con):
         with_check("11999919900101001"),  # known province, unknown county
         with_check("99000019900101001"),  # unknown province
         with_check("11010320100101001"),  # 崇文区 existed until 2010
-        with_check("11010320110101001"),  # ... and not after
-        with_check("11011119850101001"),  # 房山区 only from 1986
+        with_check("11010320110101001"),  # ... and its numbers are still carried after
+        with_check("11011119850101001"),  # 房山区 only from 1986: a 1985 birth registered later
         with_check("51140219960101001"),  # a code with two ranges and a gap
         with_check("51140219990101001"),
         "",
@@ -324,3 +344,55 @@ def test_register_twice_on_one_connection():
     formats.register(con)
     sql = formats.check_expr("cn-uscc", "'91110000600037341L'")
     assert con.execute(f"SELECT {sql}").fetchone() == (True,)
+
+
+# Residents of 兰山区, 临沂 (371302, a code created in 1994 when 临沂 became a prefecture-level
+# city), born 1950-1989: real-looking numbers, as a 1999 re-issue gave them.
+LINYI = [
+    with_check(f"371302{born}{serial:03d}")
+    for born, serial in (
+        ("19520314", 12),
+        ("19580721", 231),
+        ("19630105", 57),
+        ("19671130", 318),
+        ("19700802", 444),
+        ("19740419", 91),
+        ("19781225", 602),
+        ("19810607", 133),
+        ("19850916", 275),
+        ("19890228", 806),
+    )
+]
+
+
+def test_residents_born_before_their_countys_code_existed_are_accepted(con):
+    """The one place we differ from stdnum (which rejects all of these): the clause above."""
+    assert not any(ric.is_valid(v) for v in LINYI)  # stdnum's false rejection
+    assert run(con, lambda col: formats.check_expr("cn-resident-id", col), LINYI) == [True] * len(LINYI)
+    assert run(con, lambda col: formats.reason_expr("cn-resident-id", col), LINYI) == [None] * len(LINYI)
+
+
+def test_the_report_says_which_rule_a_resident_id_breaks(con):
+    good = LINYI[0]
+    wrong_check = good[:17] + ("0" if good[17] != "0" else "1")
+    cases = [
+        (good, None),
+        (" " + good.lower(), None),  # stdnum's clean-up still applies
+        (wrong_check, "id_check"),
+        (with_check("37130219900230001"), "id_date"),  # 30 February
+        (with_check("37130219901301001"), "id_date"),
+        (with_check("37139919900101001"), "id_area"),  # no county 371399 in any year
+        (with_check("99000019900101001"), "id_area"),
+        ("371302560314121", "id_15"),  # first-generation number: refused with its own message
+        ("37130219520314012", "id_length"),
+        ("3713021952031401234", "id_length"),
+        ("", "id_length"),
+        ("37130219520314A12X", "id_characters"),
+        ("３７１３０２１９５２０３１４０１２" + good[17], None),  # full-width digits: stdnum cleans them
+        ("37130219520314012Y", "id_characters"),
+        (None, None),
+    ]
+    got = run(con, lambda col: formats.reason_expr("cn-resident-id", col), [v for v, _ in cases])
+    assert got == [why for _, why in cases]
+    valid = run(con, lambda col: formats.check_expr("cn-resident-id", col), [v for v, _ in cases])
+    assert valid == [None if v is None else why is None for v, why in cases]

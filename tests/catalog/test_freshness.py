@@ -113,6 +113,11 @@ def test_files_of_rejected_loads_are_purged_after_thirty_days(db, city, tmp_path
         with db.reader() as s:
             path, _ = service.version_path(session=s, code=code)
             assert path.exists()  # the accepted version is untouched
-            assert service.get_version(session=s, code=code, version_id=bad.id).report["invalid_rows"] == 1
+            assert (
+                service.get_version(session=s, actor=actor, code=code, version_id=bad.id).report[
+                    "invalid_rows"
+                ]
+                == 1
+            )
     finally:
         clock.set_now(None)

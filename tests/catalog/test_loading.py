@@ -121,7 +121,7 @@ def test_every_constraint_is_checked_and_reported_with_rows(db, city, steward, t
     assert v.state == "accepted" and v.valid_rows == 1 and v.quarantined_rows == 11
     errs = {(e["field"], e["code"]): e["count"] for e in v.report["errors"]}
     assert errs == {
-        ("id_number", "format"): 1,
+        ("id_number", "id_check"): 1,  # the resident ID says which of its rules failed
         ("name", "required"): 1,
         ("gender", "enum"): 1,
         ("birth_date", "type"): 1,
@@ -134,7 +134,9 @@ def test_every_constraint_is_checked_and_reported_with_rows(db, city, steward, t
         ("id_number", "primaryKey"): 1,
     }
     rows_of = {(s["field"], s["code"]): s["row"] for s in v.report["samples"]}
-    assert rows_of[("id_number", "format")] == 2
+    assert rows_of[("id_number", "id_check")] == 2
+    titles = {e["field"]: e["title"] for e in v.report["errors"] + v.report["samples"]}
+    assert titles["id_number"] == "公民身份号码" and titles["household_size"] == "户内人数"
     assert rows_of[("birth_date", "type")] == 5
     assert rows_of[("id_number", "primaryKey")] == 13
     assert v.report["fields"]["name"]["missing"] == 1
@@ -195,7 +197,7 @@ def test_reject_policy_keeps_nothing_and_records_the_attempt(db, city, steward, 
     with db.reader() as s:
         r = service.get_resource(session=s, code=code)
         assert r.current_version is None
-        assert [x.state for x in service.versions(session=s, code=code)] == ["rejected"]
+        assert [x.state for x in service.versions(session=s, actor=steward, code=code)] == ["rejected"]
 
 
 def test_missing_and_extra_columns_are_fatal(db, city, steward, tmp_path: Path) -> None:
@@ -277,3 +279,24 @@ def test_only_the_providers_stewards_may_load(db, city, tmp_path: Path) -> None:
         _load(
             db, city.as_role("data_steward"), code, write_csv(tmp_path / "p.csv", population_rows(2))
         )  # swj's steward
+
+
+def test_linyi_residents_born_before_1994_load_and_old_ids_are_refused(
+    db, city, steward, tmp_path: Path
+) -> None:
+    """兰山区's code 371302 dates from 1994; its residents born in the 1950s-1980s carry it."""
+    from stdnum.cn import ric
+
+    rows = population_rows(6, seed=5)
+    for i, born in enumerate(("19520314", "19610720", "19690101", "19750815", "19830411")):
+        body = f"371302{born}{100 + i:03d}"
+        rows[i][0] = body + ric.calc_check_digit(body + "0")
+        rows[i][3] = f"{born[:4]}-{born[4:6]}-{born[6:]}"
+        assert not ric.is_valid(rows[i][0])  # what stdnum (and this check before) rejected
+    rows[5][0] = "371302610720101"  # a 15-digit first-generation number
+    with db.transaction() as s:
+        code = population(s, steward)
+    v = _load(db, steward, code, write_csv(tmp_path / "linyi.csv", rows))
+    assert v.state == "accepted" and v.row_count == 5, v.report
+    assert [(e["field"], e["code"], e["count"]) for e in v.report["errors"]] == [("id_number", "id_15", 1)]
+    assert "15-digit" in v.report["errors"][0]["message"]

@@ -14,7 +14,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cityos.catalog import masking
 from cityos.catalog import permissions as _permissions  # noqa: F401  (grants catalog.* to roles)
+from cityos.catalog.engine import SAMPLE_CHARS
 from cityos.catalog.models import AccessRequest, Resource, ResourceField, Version
 from cityos.catalog.resources import _fields_of, _get, _schema_from_rows
 from cityos.catalog.schemas import (
@@ -23,12 +25,12 @@ from cityos.catalog.schemas import (
     AccessRequestOut,
     DecisionIn,
 )
-from cityos.catalog.tableschema import Schema
+from cityos.catalog.tableschema import Schema, parse
 from cityos.core import audit, calendar, clock, events
-from cityos.core.errors import Forbidden, Invalid, NotFound
+from cityos.core.errors import CityOSError, Forbidden, Invalid, NotFound
 from cityos.core.settings import get_settings
 from cityos.identity import service as identity
-from cityos.identity.permissions import authorize
+from cityos.identity.permissions import authorize, has
 from cityos.identity.schemas import Principal
 
 REQUEST_DAYS_DEFAULT = 10  # 国发〔2016〕51号: conditional requests answered within 10 working days
@@ -405,3 +407,70 @@ def open_access(*, session: Session, code: str) -> Access:
     if not names:
         raise Forbidden("This resource has no public fields", code="no_public_fields")
     return Access(resource_code=r.code, fields=names, clear=names, basis="open")
+
+
+# ---------------------------------------------------------------------------- report samples
+def may_manage(*, actor: Principal, department_id: int) -> bool:
+    """Whether `actor` manages the resources of `department_id` (its stewards; the data bureau
+    and admins everywhere): the permission check, never a role name."""
+    try:
+        authorize(actor, "catalog.manage", department_id=department_id)
+    except CityOSError:
+        return False
+    return True
+
+
+def _cut(value: str) -> str:
+    return value if len(value) <= SAMPLE_CHARS else value[:SAMPLE_CHARS] + "…"
+
+
+def shown_report(
+    session: Session, actor: Principal, r: Resource, schema: dict[str, Any], report: dict[str, Any]
+) -> dict[str, Any]:
+    """A validation report as `actor` may see it. Its sample values are data, so they follow the
+    share rules: the provider's stewards (and whoever manages every department) see them in clear;
+    anyone else sees what `_access` would give them of each field — in clear, masked by the field's
+    rule, or not at all (value None) when the field, or the resource, is not theirs to read.
+    Values are cut to SAMPLE_CHARS whoever reads them (reports stored before the cut included)."""
+    samples = report.get("samples") or []
+    if not samples:
+        return report
+    if may_manage(actor=actor, department_id=r.provider_department_id):
+        clear: set[str] | None = None  # everything
+        readable: set[str] = set()
+    else:
+        clear, readable = set(), set()
+        if has(actor, "catalog.data"):
+            try:
+                acc = _access(session, actor, r, _fields_of(session, r.id), None)
+                clear, readable = set(acc.clear), set(acc.fields)
+            except CityOSError:
+                pass
+    try:
+        specs = parse(schema)
+    except CityOSError:
+        specs = _schema_from_rows(_fields_of(session, r.id))
+    out = []
+    for s in samples:
+        names = str(s.get("field", "")).split("+")
+        parts = s.get("values")
+        if not isinstance(parts, list):  # reports from before "values": one field, or an even split
+            sent = str(s.get("value") or "")
+            parts = [sent] if len(names) == 1 else sent.split(" | ")
+        if len(parts) != len(names):
+            parts = [None] * len(names)
+        shown: list[str | None] = []
+        for name, raw in zip(names, parts, strict=True):
+            spec = specs.get(name)
+            if raw is None or spec is None:
+                shown.append(None)
+            elif clear is None or name in clear:
+                shown.append(_cut(str(raw)))
+            elif name in readable:  # read masked, as the data API's select_sql shows it
+                shown.append(masking.mask_value(spec.mask_kind(), _cut(str(raw))))
+            else:
+                shown.append(None)
+        visible = [x for x in shown if x is not None]
+        value = " | ".join(visible) if len(visible) == len(shown) else None
+        out.append({**s, "value": value, "values": shown})
+    return {**report, "samples": out}

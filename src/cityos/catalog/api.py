@@ -193,16 +193,17 @@ def upload_version(
 
 @router.get("/api/v1/catalog/resources/{code}/versions", response_model=list[VersionOut])
 def list_versions(
-    code: str, session: Session = S, _p: Principal = Depends(Require("catalog.view"))
+    code: str, session: Session = S, p: Principal = Depends(Require("catalog.view"))
 ) -> list[VersionOut]:
-    return service.versions(session=session, code=code)
+    """The versions and their validation reports; sample values follow the share rules."""
+    return service.versions(session=session, actor=p, code=code)
 
 
 @router.get("/api/v1/catalog/resources/{code}/versions/{version_id}", response_model=VersionOut)
 def get_version(
-    code: str, version_id: int, session: Session = S, _p: Principal = Depends(Require("catalog.view"))
+    code: str, version_id: int, session: Session = S, p: Principal = Depends(Require("catalog.view"))
 ) -> VersionOut:
-    return service.get_version(session=session, code=code, version_id=version_id)
+    return service.get_version(session=session, actor=p, code=code, version_id=version_id)
 
 
 @router.post("/api/v1/catalog/resources/{code}/versions/{version_id}/accept", response_model=VersionOut)

@@ -34,6 +34,12 @@ def _read_json(path: Path) -> Any:
         ) from None
 
 
+def _named(entry: dict[str, Any]) -> str:
+    """A report entry's field by its Chinese title, with the name the schema gives it."""
+    title = entry.get("title")
+    return f"{title} ({entry['field']})" if title and title != entry["field"] else entry["field"]
+
+
 def _print_report(v: Any) -> None:
     rep = v.report
     out = typer.echo
@@ -47,9 +53,9 @@ def _print_report(v: Any) -> None:
     for f in rep.get("fatal", []):
         out(f"  fatal {f['code']}: {f['message']}", err=True)
     for e in rep.get("errors", []):
-        out(f"  {e['field']}: {e['code']} × {e['count']} ({e['message']})", err=True)
+        out(f"  {_named(e)}: {e['code']} × {e['count']} ({e['message']})", err=True)
     for s in rep.get("samples", [])[:20]:
-        out(f"    row {s['row']} {s['field']} {s['code']}: {s['value']!r}", err=True)
+        out(f"    row {s['row']} {_named(s)} {s['code']}: {s['value']!r}", err=True)
     sc = rep.get("scores", {})
     if sc.get("completeness") is not None:
         out(

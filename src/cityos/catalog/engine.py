@@ -55,6 +55,13 @@ ERROR_TEXT = {  # English; the pages translate through the catalog module's mess
     "unique": "duplicate value",
     "primaryKey": "duplicate key",
     "existingKey": "key already in the resource (use upsert)",
+    # the resident ID (GB 11643) says which of its rules failed
+    "id_length": "not 18 characters long",
+    "id_15": "a 15-digit first-generation ID number: give the 18-digit number",
+    "id_characters": "must be 17 digits and a digit or X",
+    "id_check": "wrong check character (GB 11643 MOD 11-2)",
+    "id_date": "the birth date (characters 7-14) is not a real date",
+    "id_area": "the area code (first 6 digits) is no county code of any year (GB/T 2260)",
 }
 Progress = Callable[[str, float], None]
 NUMBER_RE = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
@@ -313,6 +320,9 @@ def read_source(
 
 
 # ------------------------------------------------------------------------------------ validation
+SAMPLE_CHARS = 200  # a sample value longer than this is cut, with an ellipsis
+
+
 @dataclass
 class Report:
     rows: int = 0
@@ -350,6 +360,11 @@ class Report:
             "source": self.source,
             "seconds": round(self.seconds, 3),
         }
+
+
+def _titles(schema: Schema, label: str) -> str:
+    """The Chinese titles of a field (or of a key's fields, "a+b"), its name where it has none."""
+    return "+".join((s.title if (s := schema.get(n)) and s.title else n) for n in label.split("+"))
 
 
 def _missing(col: str, schema: Schema) -> str:
@@ -522,7 +537,10 @@ def validate(
         for code, cond in _field_errors(
             f, value[f.name], typed_col[f.name], missing, f.name in key, key == [f.name], format_ok
         ):
-            errors_sql.append(f"CASE WHEN {cond} THEN {lit(f.name + ':' + code)} END")
+            why = formats.reason_expr(f.format, value[f.name]) if code == "format" else None
+            # a format with several rules (the resident ID) says which one the value breaks
+            label_sql = f"{lit(f.name + ':')} || {why}" if why else lit(f.name + ":" + code)
+            errors_sql.append(f"CASE WHEN {cond} THEN {label_sql} END")
     if key:
         kcols = ", ".join(value[k] for k in key)
         label = "+".join(key)
@@ -567,6 +585,7 @@ def validate(
         rep.errors.append(
             {
                 "field": fname,
+                "title": _titles(schema, fname),  # stewards know their columns by these names
                 "code": code,
                 "count": n,
                 "message": ERROR_TEXT[code].format(
@@ -582,16 +601,22 @@ def validate(
     for e, row in sample_rows:
         fname, code = e.rsplit(":", 1)
         cols = [mapping[k] for k in (fname.split("+") if code in ("primaryKey", "existingKey") else [fname])]
-        vals = (
-            con.execute(f"SELECT {', '.join(q(c) for c in cols)} FROM raw WHERE __row = ?", [row]).fetchone()
-            or ()
+        # cut in SQL: a 300 MB cell must not become a 300 MB report row (nor be read into Python)
+        cut = ", ".join(
+            f"CASE WHEN length(CAST({q(c)} AS VARCHAR)) > {SAMPLE_CHARS} "
+            f"THEN left(CAST({q(c)} AS VARCHAR), {SAMPLE_CHARS}) || '…' ELSE CAST({q(c)} AS VARCHAR) END"
+            for c in cols
         )
+        vals = con.execute(f"SELECT {cut} FROM raw WHERE __row = ?", [row]).fetchone() or ()
+        parts = ["" if v is None else str(v) for v in vals]
         rep.samples.append(
             {
                 "row": int(row),
                 "field": fname,
+                "title": _titles(schema, fname),
                 "code": code,
-                "value": " | ".join("" if v is None else str(v) for v in vals),
+                "value": " | ".join(parts),
+                "values": parts,
             }
         )
     cells = rep.rows * len(schema.fields)

@@ -16,8 +16,9 @@ values seen as a byte matrix, check digits as one matrix product, calendar and b
 table lookups), so no value is looked at one by one in Python. The division code, the mobile
 number and datetimes are SQL macros.
 
-python-stdnum is the reference: `cn-resident-id` and `cn-uscc` accept exactly what
-`stdnum.cn.ric.is_valid` and `stdnum.cn.uscc.is_valid` accept, including stdnum's clean-up of the
+python-stdnum is the reference: `cn-resident-id` and `cn-uscc` accept what
+`stdnum.cn.ric.is_valid` and `stdnum.cn.uscc.is_valid` accept (with one difference for the
+resident ID's area, below), including stdnum's clean-up of the
 input (full-width and other Unicode digits, surrounding whitespace, lowercase letters; for the
 USCC also spaces and dashes anywhere). Values already in the compact form (18 ASCII characters,
 the usual case) are checked by the vectorised path; an ASCII value that stdnum's clean-up leaves
@@ -28,8 +29,15 @@ What stdnum checks, and so what these functions check:
 
 - resident ID: 17 digits and a check character (ISO 7064 MOD 11-2, `X` for 10); the birth date
   is a real calendar date (year 0001-9999; stdnum does not reject future dates, so neither do
-  we); the first six digits are a county in stdnum's division-code list (`cn/loc.dat`) that
-  existed in the birth year (codes carry year ranges such as `[1983-2019]`).
+  we); the first six digits are a county in stdnum's division-code list (`cn/loc.dat`, which
+  carries every code since 1980 with the years it existed) — in ANY year. Here we differ from
+  stdnum, which wants the code to exist in the birth year: GB 11643-1999 (5.2, 地址码) makes the
+  area "编码对象常住户口所在县(市、旗、区)的行政区划代码", the county of household registration
+  when the number was assigned, not of birth, and 居民身份证法 第三条 makes the number
+  "终身不变": a resident of 兰山区 (371302, created 1994) born in 1960 carries 371302. So stdnum
+  falsely rejects most residents of counties created or recoded after their birth.
+  `resident_id_reason` names the first rule a value breaks: `id_length`, `id_15` (a 15-digit
+  first-generation number, not accepted), `id_characters`, `id_check`, `id_date`, `id_area`.
 - USCC: 8 digits (registering authority, entity type and region code, which stdnum does not
   look up), 9 more characters from `0-9A-Z` without I O S V Z, and the check character
   (weights 3^i mod 31).
@@ -60,6 +68,7 @@ import pyarrow.compute as pc
 from duckdb import func
 from stdnum import numdb
 from stdnum.cn import ric, uscc
+from stdnum.util import isdigits
 
 FORMATS: dict[str, str] = {
     "cn-resident-id": "GB 11643 citizen identity number (居民身份证号码), as stdnum.cn.ric",
@@ -121,6 +130,12 @@ def check_expr(fmt: str, col_sql: str) -> str:
         raise ValueError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}") from None
 
 
+def reason_expr(fmt: str, col_sql: str) -> str | None:
+    """SQL VARCHAR naming the first rule an invalid `fmt` value breaks (None: the format has one
+    rule only, reported as `format`)."""
+    return f"cityos_cn_resident_id_reason({col_sql})" if fmt == "cn-resident-id" else None
+
+
 def date_expr(col_sql: str) -> str:
     """SQL DATE parsed from `col_sql`, NULL when it is not a real date in an accepted spelling:
     2026-11-23, 2026/11/23, 2026.11.23, 20261123, 2026年11月23日, unpadded months and days
@@ -149,6 +164,7 @@ def register(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(sql)
     functions: list[tuple[str, Callable[[pa.ChunkedArray], pa.Array], str]] = [
         ("cityos_cn_resident_id", resident_id_valid, "BOOLEAN"),
+        ("cityos_cn_resident_id_reason", resident_id_reason, "VARCHAR"),
         ("cityos_cn_uscc", uscc_valid, "BOOLEAN"),
         ("cityos_date", parse_dates, "DATE"),
     ]
@@ -235,11 +251,25 @@ def _answer(ok: Bools, present: Bools) -> pa.Array:
     return pa.Array.from_buffers(pa.bool_(), len(ok), [validity, _bits(ok)])
 
 
-def _ric_reference(value: str) -> bool:
+def _ric_reason_one(value: str) -> int:
+    """The rules of `_ric_reasons` for one value, after stdnum's clean-up (`ric.compact`)."""
     try:
-        return ric.is_valid(value)
-    except KeyError:  # stdnum raises for a known province with an unknown county: not valid
-        return False
+        number = ric.compact(value)
+    except Exception:  # stdnum's clean-up refuses some characters outright
+        return _R_CHARACTERS
+    if len(number) == 15 and number.isascii() and number.isdigit():
+        return _R_15
+    if len(number) != 18:
+        return _R_LENGTH
+    if not isdigits(number[:-1]):  # stdnum's own test, so the two agree on odd input
+        return _R_CHARACTERS
+    if ric.calc_check_digit(number) != number[17]:
+        return _R_CHECK if number[17] in "0123456789X" else _R_CHARACTERS
+    try:
+        ric.get_birth_date(number)
+    except ValueError:  # stdnum's InvalidComponent is a ValueError
+        return _R_DATE
+    return 0 if _known_areas()[int(number[:6])] else _R_AREA
 
 
 def _uscc_reference(value: str) -> bool:
@@ -275,11 +305,16 @@ _RIC_TERMS[12:14, 3] = [10, 1]
 _RIC_TERMS[0:6, 4] = [100000, 10000, 1000, 100, 10, 1]
 
 
-def resident_id_valid(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """`stdnum.cn.ric.is_valid` over an array of strings (NULL stays NULL)."""
-    values = _strings(values)
+# Why a resident ID is invalid, in the order the rules are checked (0: valid).
+RIC_REASONS = ("", "id_length", "id_15", "id_characters", "id_check", "id_date", "id_area")
+_R_LENGTH, _R_15, _R_CHARACTERS, _R_CHECK, _R_DATE, _R_AREA = range(1, 7)
+
+
+def _ric_reasons(values: pa.StringArray) -> tuple[npt.NDArray[np.int8], Bools]:
+    """Per value, the first rule it breaks (an index into RIC_REASONS, 0 when valid), and which
+    values are not NULL. Clean 18-byte values are decided on whole vectors; the rest one by one."""
     offsets, data, present = _layout(values)
-    ok = np.zeros(len(values), np.bool_)
+    reason = np.zeros(len(values), np.int8)
     rows, m = _fixed(offsets, data, present, 18)
     digits = m - np.uint8(48)  # wraps below '0', so one comparison checks 0-9
     bad = digits > 9
@@ -291,12 +326,44 @@ def resident_id_valid(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     total, year, month, day, county = terms.T
     check = _RIC_CHECK[total % 11] == digits[:, 17] + np.uint8(48)
     born = (year >= 1) & _real_dates(year, month, day)
-    places, first, final = _birth_places()
-    bit = np.clip(year, first, final) - first
-    place = (places[county, bit >> 6] >> (bit & 63).astype(np.uint64)) & np.uint64(1) == 1
-    ok[rows] = check & born & place
-    _rest(values, offsets, data, ok, rest, _RIC_CLEANUP, _ric_reference)
-    return _answer(ok, present)
+    place = _known_areas()[county]
+    reason[rows] = np.where(~check, _R_CHECK, np.where(~born, _R_DATE, np.where(~place, _R_AREA, 0)))
+    if rest.any():
+        # an ASCII value stdnum's clean-up leaves as it is: the wrong length or wrong characters
+        # (a 15-digit first-generation number apart); only the others go to stdnum's clean-up
+        length = offsets[1:] - offsets[:-1]
+        reason[rest] = np.where(length[rest] == 18, _R_CHARACTERS, _R_LENGTH)
+        rows15, m15 = _fixed(offsets, data, rest, 15)
+        reason[rows15[~_rows_with_mask(m15 - np.uint8(48) > 9, len(rows15))]] = _R_15
+        more = np.flatnonzero(rest & _any_byte(offsets, data, _RIC_CLEANUP))
+        if len(more):
+            reason[more] = [_ric_reason_one(v) for v in values.take(pa.array(more)).to_pylist()]
+    return reason, present
+
+
+def _rows_with_mask(flags: Bools, n: int) -> Bools:
+    """As a boolean mask of n rows: which rows of a 2-D flag matrix have any flag set."""
+    out = np.zeros(n, np.bool_)
+    out[_rows_with(flags)] = True
+    return out
+
+
+def resident_id_valid(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Valid resident IDs over an array of strings (NULL stays NULL): stdnum.cn.ric.is_valid,
+    except that the area may be a county of any year (see the module's docstring)."""
+    reason, present = _ric_reasons(_strings(values))
+    return _answer(reason == 0, present)
+
+
+_REASON_NAMES = pa.array(RIC_REASONS[1:], pa.string())
+
+
+def resident_id_reason(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The first rule each resident ID breaks (`id_check`, `id_date`, ...), NULL when valid or NULL."""
+    reason, present = _ric_reasons(_strings(values))
+    index = pa.array(np.where(present & (reason > 0), reason - 1, 0).astype(np.int32))
+    names = _REASON_NAMES.take(index)
+    return pc.if_else(pa.array(present & (reason > 0)), names, pa.scalar(None, pa.string()))
 
 
 _USCC_LIMITS = np.array([10] * 8 + [31] * 10, np.uint8)  # 8 digits, then the alphabet
@@ -408,24 +475,11 @@ def _division_spans() -> tuple[list[int], dict[int, list[tuple[int, int]]]]:
 
 
 @functools.cache
-def _birth_places() -> tuple[npt.NDArray[np.uint64], int, int]:
-    """For each 6-digit code, a bit per year of the window in which the code existed: the window
-    runs from the earliest to the latest year any range names, widened by one, and a year outside
-    it is clamped to its edge (it stands for every year beyond all range boundaries). Indexed
-    [code, bit // 64], bit = clamped year - first year of the window."""
-    _codes, spans = _division_spans()
-    bounds = {year for code_spans in spans.values() for span in code_spans for year in span} - {1, 9999}
-    first, final = min(bounds) - 1, max(bounds) + 1
-    words = (final - first) // 64 + 1
-    table = np.zeros((1_000_000, words), np.uint64)
-    for code, code_spans in spans.items():
-        bits = 0
-        for start, end in code_spans:
-            low, high = max(start, first) - first, min(end, final) - first
-            if low <= high:
-                bits |= (1 << (high + 1)) - (1 << low)
-        table[code] = [(bits >> (64 * word)) & (2**64 - 1) for word in range(words)]
-    return table, first, final
+def _known_areas() -> Bools:
+    """For each 6-digit number, whether it is a county code in any year's list."""
+    known = np.zeros(1_000_000, np.bool_)
+    known[_division_spans()[0]] = True
+    return known
 
 
 def _macro_sql() -> list[str]:

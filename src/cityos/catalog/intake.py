@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from cityos.catalog import engine, reader
 from cityos.catalog import permissions as _permissions  # noqa: F401  (grants catalog.* to roles)
+from cityos.catalog.access import shown_report
 from cityos.catalog.models import Resource, Version
 from cityos.catalog.resources import _fields_of, _get, _may_manage, _schema_from_rows, _set_fields
 from cityos.catalog.schemas import (
@@ -37,6 +38,14 @@ def _store_dir(code: str) -> Path:
 def _vout(v: Version, code: str) -> VersionOut:
     out = VersionOut.model_validate(v)
     out.resource_code = code
+    out.table_schema = dict(v.schema or {})
+    return out
+
+
+def _shown(session: Session, actor: Principal, r: Resource, v: Version) -> VersionOut:
+    """A version as `actor` may see it: its report's sample values follow the share rules."""
+    out = _vout(v, r.code)
+    out.report = shown_report(session, actor, r, out.table_schema, out.report)
     return out
 
 
@@ -289,18 +298,18 @@ def discard_version(*, session: Session, actor: Principal, code: str, version_id
     return _vout(v, r.code)
 
 
-def versions(*, session: Session, code: str) -> list[VersionOut]:
+def versions(*, session: Session, actor: Principal, code: str) -> list[VersionOut]:
     r = _get(session, code)
     rows = session.scalars(select(Version).where(Version.resource_id == r.id).order_by(Version.id.desc()))
-    return [_vout(v, r.code) for v in rows]
+    return [_shown(session, actor, r, v) for v in rows]
 
 
-def get_version(*, session: Session, code: str, version_id: int) -> VersionOut:
+def get_version(*, session: Session, actor: Principal, code: str, version_id: int) -> VersionOut:
     r = _get(session, code)
     v = session.get(Version, version_id)
     if v is None or v.resource_id != r.id:
         raise NotFound("No such version", code="version_not_found")
-    return _vout(v, r.code)
+    return _shown(session, actor, r, v)
 
 
 def quarantine_path(*, session: Session, actor: Principal, code: str, version_id: int) -> Path:

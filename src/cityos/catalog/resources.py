@@ -30,7 +30,7 @@ from cityos.catalog.tableschema import FieldSpec, Schema, parse
 from cityos.core import audit, clock, events
 from cityos.core.errors import Invalid, NotFound
 from cityos.identity import service as identity
-from cityos.identity.permissions import authorize
+from cityos.identity.permissions import ROLE_PERMISSIONS, authorize
 from cityos.identity.schemas import Principal
 
 
@@ -437,9 +437,12 @@ def remind_stale(*, session: Session) -> int:
         days = CYCLE_DAYS.get(r.update_cycle) or 1
         if r.stale_reminded_at is not None and now - r.stale_reminded_at < timedelta(days=days):
             continue
-        stewards = identity.users(
-            session=session, role="data_steward", department_id=r.provider_department_id
-        )
+        # whoever in the department may load its data (a permission, not a role name)
+        stewards = [
+            u
+            for u in identity.users(session=session, department_id=r.provider_department_id)
+            if any("catalog.manage" in ROLE_PERMISSIONS.get(role, ()) for role in u.roles)
+        ]
         r.stale_reminded_at = now
         payload = {
             "code": r.code,

@@ -144,6 +144,7 @@ class VersionOut(BaseModel):
     validity: float | None
     uniqueness: float | None
     report: dict[str, Any]
+    table_schema: dict[str, Any] = {}  # the Table Schema this version was validated (and is read) with
     source_name: str
     source_format: str
     source_encoding: str

@@ -230,10 +230,10 @@ def resource(
     request: Request, code: str, session: Session = S, p: Principal = Depends(RequirePage("catalog.view"))
 ) -> Response:
     r = service.get_resource(session=session, code=code)
-    versions = service.versions(session=session, code=r.code)
+    versions = service.versions(session=session, actor=p, code=r.code)
     current = next((v for v in versions if v.number == r.current_version), None)
     own = p.department_id == r.provider_department_id
-    manage = has(p, "catalog.manage") and (own or bool(p.roles & {"admin", "data_bureau"}))
+    manage = service.may_manage(actor=p, department_id=r.provider_department_id)
     requests = []
     if own or has(p, "catalog.admin"):
         requests = service.requests(
@@ -335,10 +335,8 @@ def version_page(
     p: Principal = Depends(RequirePage("catalog.view")),
 ) -> Response:
     r = service.get_resource(session=session, code=code)
-    v = service.get_version(session=session, code=code, version_id=version_id)
-    manage = has(p, "catalog.manage") and (
-        p.department_id == r.provider_department_id or bool(p.roles & {"admin", "data_bureau"})
-    )
+    v = service.get_version(session=session, actor=p, code=code, version_id=version_id)
+    manage = service.may_manage(actor=p, department_id=r.provider_department_id)
     return render(request, "catalog/version.html", _ctx(r=r, v=v, manage=manage))
 
 
