@@ -17,7 +17,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
@@ -77,7 +79,7 @@ def _check_base(session: Session, size: int, last: Head | None) -> None:
         raise LogTampered(f"the stored tree of size {last.tree_size} does not match head #{last.id}")
 
 
-def _assign(session: Session, rows: list, start: int, leaves: list[str]) -> None:
+def _assign(session: Session, rows: Sequence[Any], start: int, leaves: list[str]) -> None:
     now = datetime.now(UTC)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(

@@ -8,17 +8,17 @@ import os
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import Table, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from cityos.core.audit.merkle import EMPTY_ROOT, Frontier, frontier_nodes, node_hash, split_point
 from cityos.core.audit.models import NODE_MIN_LEVEL, AuditRecord, AuditTreeHead, AuditTreeNode
 
-LOG = AuditRecord.__table__
-NODES = AuditTreeNode.__table__
-HEADS = AuditTreeHead.__table__
+LOG = cast(Table, AuditRecord.__table__)
+NODES = cast(Table, AuditTreeNode.__table__)
+HEADS = cast(Table, AuditTreeHead.__table__)
 SMALL = 1 << NODE_MIN_LEVEL
 
 
