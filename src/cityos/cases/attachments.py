@@ -29,8 +29,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityos.cases.models import Case, CaseAttachment
+from cityos.cases.queries import _check_view
 from cityos.cases.schemas import STAGES, AttachmentOut
-from cityos.cases.service import _check_view
 from cityos.core import audit, clock, files
 from cityos.core.errors import Forbidden, Invalid, NotFound, TooLarge
 from cityos.core.settings import get_settings
