@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from cityos.cases import service, taxonomy
 from cityos.cases.models import CaseCategory, DispatchRule
-from cityos.core import audit, i18n
+from cityos.core import audit, i18n, spreadsheet
 from cityos.core.errors import Invalid, NotFound
 from cityos.identity import service as identity
 from cityos.identity.permissions import authorize
@@ -479,11 +479,7 @@ def _letter(i: int) -> str:
 
 
 def _text(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v).strip()
+    return spreadsheet.read_cell(v)  # one reading of a cell for every import
 
 
 _TRUE = {"1", "true", "yes", "y", "是", "启用"}
@@ -521,7 +517,7 @@ def _rows(
     ws: Any, columns: tuple[str, ...], sheet: str, errors: list[dict[str, Any]]
 ) -> Iterable[tuple[int, dict[str, Any]]]:
     """(Excel row number, {column: raw value}) for each non-empty row under a header that has every column."""
-    rows = ws.iter_rows(values_only=True)
+    rows = (values for _n, values in spreadsheet.read_rows(ws, code="bad_workbook"))
     header = [_text(h) for h in next(rows, ())]
     missing = [c for c in columns if c not in header]
     for c in missing:
@@ -542,16 +538,7 @@ class _Parsed:
 
 
 def _parse(session: Session, data: bytes) -> _Parsed:
-    from zipfile import BadZipFile
-
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (BadZipFile, KeyError, ValueError, OSError):
-        raise Invalid(
-            "The file is not an Excel workbook (.xlsx)", field="file", code="bad_workbook"
-        ) from None
+    wb = spreadsheet.open_workbook(data, code="bad_workbook")  # not a workbook, zip or XML bomb: Invalid
     errors: list[dict[str, Any]] = []
     for name in (CATEGORY_SHEET, RULE_SHEET):
         if name not in wb.sheetnames:

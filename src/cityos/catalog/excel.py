@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from cityos.catalog.schemas import (
     UsageRow,
 )
 from cityos.catalog.tableschema import TYPES
+from cityos.core import spreadsheet
 from cityos.core.errors import CityOSError, Invalid
 from cityos.identity.schemas import Principal
 
@@ -118,15 +119,7 @@ def _code(kind: str, value: str) -> str | None:
 
 
 def _cell(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, datetime):
-        return v.date().isoformat()
-    if isinstance(v, date):
-        return v.isoformat()
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v).strip()
+    return spreadsheet.read_cell(v)  # one reading of a cell for every import
 
 
 def _sheet(wb: Any, title: str, columns: list[tuple[str, str]], rows: list[list[Any]]) -> None:
@@ -208,7 +201,7 @@ def _read_sheet(
         errors.append({"sheet": title, "row": None, "column": None, "message": f"sheet {title} is missing"})
         return []
     ws = wb[title]
-    rows = ws.iter_rows(values_only=True)
+    rows = (values for _n, values in spreadsheet.read_rows(ws))
     header = [_cell(h) for h in next(rows, ())]
     index: dict[str, int] = {}
     for key, label in columns:
@@ -237,10 +230,7 @@ def _split(v: str) -> list[str]:
 
 def import_catalog(*, session: Session, actor: Principal, data: bytes) -> dict[str, Any]:
     """All or nothing. Raises Invalid with `details` = the list of every bad cell."""
-    try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds for a file that is not a workbook
-        raise Invalid("The file is not an Excel workbook (.xlsx)", code="not_xlsx", field="file") from None
+    wb = spreadsheet.open_workbook(data)  # not a workbook, a zip or an XML bomb: Invalid not_xlsx
     errors: list[dict[str, Any]] = []
     res_rows = _read_sheet(wb, "信息资源", RESOURCE_COLUMNS, errors)
     field_rows = _read_sheet(wb, "信息项", FIELD_COLUMNS, errors)

@@ -364,23 +364,23 @@ def enter_days(
 SCHEDULE_TYPES = {"holiday": False, "假日": False, "休": False, "workday": True, "班": True, "上班": True}
 
 
-def parse_schedule(text: str) -> list[tuple[date, bool, str]]:
-    """CSV text with the header date,type,name (type: holiday|workday, or 休/班). Errors name the row."""
-    import csv
-    import io
+def parse_schedule(data: str | bytes) -> list[tuple[date, bool, str]]:
+    """A table with the header date,type,name (type: holiday|workday, or 休/班), as CSV text or an
+    .xlsx (read by core.spreadsheet, like every import: a date cell is a date). Errors name the row."""
+    from cityos.core import spreadsheet
 
-    reader = csv.DictReader(io.StringIO(text.strip()))
-    if not {"date", "type"} <= set(reader.fieldnames or []):
+    header, records = spreadsheet.read_records(data)
+    if not {"date", "type"} <= set(header):
         raise Invalid("The file needs the columns date,type,name", field="header", code="bad_header")
     rows: list[tuple[date, bool, str]] = []
-    for i, row in enumerate(reader, start=2):
+    for i, row in records:
         try:
-            d = date.fromisoformat((row.get("date") or "").strip())
+            d = date.fromisoformat(row.get("date", ""))
         except ValueError:
             raise Invalid(
                 "Row {row}: the date is not YYYY-MM-DD", field=f"row {i}", code="bad_date", params={"row": i}
             ) from None
-        kind = (row.get("type") or "").strip().lower()
+        kind = row.get("type", "").lower()
         if kind not in SCHEDULE_TYPES:
             raise Invalid(
                 "Row {row}: type must be holiday or workday",
@@ -388,7 +388,7 @@ def parse_schedule(text: str) -> list[tuple[date, bool, str]]:
                 code="bad_type",
                 params={"row": i},
             )
-        rows.append((d, SCHEDULE_TYPES[kind], (row.get("name") or "").strip()))
+        rows.append((d, SCHEDULE_TYPES[kind], row.get("name", "")))
     return rows
 
 

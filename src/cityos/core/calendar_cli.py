@@ -41,12 +41,13 @@ def show(year: int) -> None:
 
 @app.command("import")
 def import_year(year: int, file: Path) -> None:
-    """Enter a year's published schedule from CSV (date,type,name); replaces that year's entries."""
+    """Enter a year's published schedule from CSV or .xlsx (date,type,name); replaces that year's entries."""
+    data: str | bytes
     try:
-        text = file.read_text(encoding="utf-8-sig")
+        data = file.read_bytes() if file.suffix.lower() == ".xlsx" else file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
         raise Invalid("The file is not readable UTF-8 text", field=str(file), code="bad_file") from None
-    rows = calendar.parse_schedule(text)
+    rows = calendar.parse_schedule(data)
     with _db().transaction() as s:
         n = calendar.enter_days(session=s, actor_name=f"user:cli:{getpass.getuser()}", year=year, days=rows)
     typer.echo(f"{year}: {n} days entered")
