@@ -241,9 +241,9 @@ def test_data_api_audits_every_call_including_refusals(db, city, shared, client)
     cond = shared["codes"]["conditional"].replace("/", "-")
     none = shared["codes"]["none"].replace("/", "-")
     idn = shared["rows"][0][0]
+    # cgj sees the ID masked: looking a row up by it would tell whether that ID exists
     r = client.get(f"/api/v1/data/{unc}/rows/{idn}", headers=h)
-    assert r.status_code == 200, r.text
-    assert r.json()["row"]["id_number"] == mask_value("id", idn) and "id_number" in r.json()["masked"]
+    assert r.status_code == 403 and r.json()["error"]["code"] == "field_masked", r.text
     pages, after = [], None
     while True:
         params = {"division": "eq.371302", "fields": "id_number,division", "limit": 7}
@@ -257,6 +257,8 @@ def test_data_api_audits_every_call_including_refusals(db, city, shared, client)
             break
     assert pages == [7, 7, 7, 7, 2]  # keyset pages cover every row once
     bad = client.get(f"/api/v1/data/{unc}/rows", params={"mobile": "eq.138"}, headers=h)
+    assert bad.status_code == 403 and bad.json()["error"]["code"] == "field_masked"
+    bad = client.get(f"/api/v1/data/{unc}/rows", params={"gender": "eq.男"}, headers=h)
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "filter_not_indexed"
     assert client.get(f"/api/v1/data/{cond}/rows", headers=h).json()["error"]["code"] == "access_not_granted"
     assert client.get(f"/api/v1/data/{none}/rows/{idn}", headers=h).status_code == 403
@@ -268,8 +270,9 @@ def test_data_api_audits_every_call_including_refusals(db, city, shared, client)
         ).all()
         outcomes = [(c.action, c.payload["outcome"], c.payload["rows"]) for c in calls]
         assert outcomes == [
-            ("catalog.data.lookup", "ok", 1),
+            ("catalog.data.lookup", "field_masked", 0),
             *[("catalog.data.rows", "ok", n) for n in (7, 7, 7, 7, 2)],
+            ("catalog.data.rows", "field_masked", 0),
             ("catalog.data.rows", "filter_not_indexed", 0),
             ("catalog.data.rows", "access_not_granted", 0),
             ("catalog.data.lookup", "share_none", 0),
@@ -283,7 +286,7 @@ def test_data_api_audits_every_call_including_refusals(db, city, shared, client)
         assert audit.verify(s).ok
         use = {(u.resource_code, u.consumer_code): u for u in service.usage(session=s)}
         u = use[(shared["codes"]["unconditional"], "cgj")]
-        assert (u.calls, u.refused, u.rows, u.downloads) == (8, 1, 61, 1)
+        assert (u.calls, u.refused, u.rows, u.downloads) == (9, 3, 60, 1)
 
 
 def test_changes_since_a_version(db, shared, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

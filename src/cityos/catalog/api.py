@@ -46,7 +46,6 @@ EXPORT_TYPES = {
     "ndjson": "application/x-ndjson",
     "parquet": "application/vnd.apache.parquet",
 }
-RESERVED = {"fields", "limit", "after", "version"}
 
 
 class ResourcePage(BaseModel):
@@ -332,11 +331,34 @@ def overview(session: Session = S, _p: Principal = Depends(Require("catalog.admi
 
 
 # ------------------------------------------------------------------------------------ data API
+MAX_VERSION = 2**31 - 1  # the version column's range: anything larger is a caller's mistake, not a 500
+
+
+def _int(raw: str | None, name: str, *, default: int | None, lo: int, hi: int) -> int | None:
+    """A whole-number query parameter, parsed here (not by FastAPI) so that a bad one is answered
+    400 `bad_integer` *and* recorded on the audit trail like every other outcome of the call."""
+    if raw is None or raw == "":
+        return default
+    text = raw.strip()
+    n: int | None = None
+    if len(text) <= 20 and text.lstrip("+-").isdigit():
+        n = int(text)
+    if n is None or not lo <= n <= hi:
+        raise CityOSError(
+            "{field} must be a whole number from {lo} to {hi}",
+            code="bad_integer",
+            field=name,
+            params={"field": name, "lo": lo, "hi": hi},
+        )
+    return n
+
+
 class Call:
     """One data-API call in three short steps, never holding two database connections at once:
     (1) a read-only unit of work resolves the caller, the share rules and the version; (2) DuckDB
     reads the rows with no database connection held; (3) a unit of work of its own writes the
-    audit record and the counters — whatever the outcome, a refusal included."""
+    audit record and the counters — whatever the outcome, a refusal, a bad parameter and an
+    unexpected failure included."""
 
     def __init__(self, request: Request, code: str, kind: str) -> None:
         self.request, self.code, self.kind = request, code, kind
@@ -347,17 +369,22 @@ class Call:
         self.version: int | None = None
 
     def prepare(
-        self, fields: str | None, version: int | None, filters: dict[str, str]
+        self, fields: str | None, version: str | None, filters: list[tuple[str, str]]
     ) -> tuple[Path, Schema, Access, list[reader.Filter]]:
         wanted = _fields_param(fields)
         self.fields = wanted or []
-        self.filters = dict(filters)
+        for name, value in filters:  # a field given twice is recorded with both conditions
+            seen = self.filters.get(name)
+            self.filters[name] = (
+                value if seen is None else [*(seen if isinstance(seen, list) else [seen]), value]
+            )
         with get_database(self.request).transaction(read_only=True) as s:
             self.actor = current_principal(self.request, s)
             if not self.actor.is_authenticated:
                 raise Unauthorized("Please log in first", code="login_required")
+            number = _int(version, "version", default=None, lo=1, hi=MAX_VERSION)
             plan = service.read_plan(
-                session=s, actor=self.actor, code=self.code, fields=wanted, version=version
+                session=s, actor=self.actor, code=self.code, fields=wanted, version=number
             )
         self.fields = plan.access.fields
         self.version = plan.version
@@ -378,8 +405,12 @@ class Call:
                 version=self.version,
             )
 
-    def refused(self, exc: CityOSError) -> JSONResponse:
-        """Record the refusal and answer it (returned, not raised: nothing can roll it back)."""
+    def refused(self, exc: Exception) -> JSONResponse:
+        """Record the refusal and answer it (returned, not raised: nothing can roll it back). An
+        unexpected failure is recorded as `error` and raised on, to be logged and answered 500."""
+        if not isinstance(exc, CityOSError):
+            self.done(0, outcome="error")
+            raise exc
         self.done(0, outcome=exc.code)
         return JSONResponse(exc.payload(), status_code=exc.status)
 
@@ -390,12 +421,17 @@ def _fields_param(fields: str | None) -> list[str] | None:
     return [f.strip() for f in fields.split(",") if f.strip()]
 
 
-def _filters(request: Request) -> dict[str, str]:
-    return {k: v for k, v in request.query_params.items() if k not in RESERVED}
+def _filters(request: Request, reserved: set[str]) -> list[tuple[str, str]]:
+    """Every filter condition of the query string, a field named twice included."""
+    return [(k, v) for k, v in request.query_params.multi_items() if k not in reserved]
 
 
 def _masked(acc: Access) -> list[str]:
     return [f for f in acc.fields if f not in acc.clear]
+
+
+ROWS_PARAMS = {"fields", "limit", "after", "version"}
+EXPORT_PARAMS = {"fields", "version"}
 
 
 @router.get("/api/v1/data/{code}/rows", tags=["data"])
@@ -403,17 +439,20 @@ def data_rows(
     code: str,
     request: Request,
     fields: str | None = None,
-    limit: int = Query(100, ge=1, le=10_000),
-    after: str | None = None,
-    version: int | None = None,
+    limit: str | None = Query(None, description="rows per page, 1 to 10000 (default 100)"),
+    after: str | None = Query(None, description="the previous page's `next` (opaque)"),
+    version: str | None = Query(None, description="a version number (default: the current version)"),
 ) -> Any:
-    """Rows with filters on key/index fields (`?field=eq.V`, `in.(a,b)`, `gte.V`, `lte.V`,
-    `prefix.V`), `fields=a,b`, keyset pages (`after=` the previous page's `next`)."""
+    """Rows with filters on key/index fields the caller holds in clear (`?field=eq.V`, `in.(a,b)`,
+    `gte.V`, `lte.V`, `prefix.V`; a field named twice meets both), `fields=a,b`, keyset pages
+    (`after=` the previous page's opaque `next`)."""
     call = Call(request, code, "rows")
     try:
-        path, schema, acc, flt = call.prepare(fields, version, _filters(request))
-        rows, nxt = reader.page(path, schema, acc, filters=flt, limit=limit, after=after)
-    except CityOSError as exc:
+        path, schema, acc, flt = call.prepare(fields, version, _filters(request, ROWS_PARAMS))
+        n = _int(limit, "limit", default=100, lo=1, hi=10_000)
+        assert n is not None
+        rows, nxt = reader.page(path, schema, acc, filters=flt, limit=n, after=after)
+    except Exception as exc:
         return call.refused(exc)
     call.done(len(rows))
     return {
@@ -428,17 +467,22 @@ def data_rows(
 
 @router.get("/api/v1/data/{code}/rows/{key}", tags=["data"])
 def data_lookup(
-    code: str, key: str, request: Request, fields: str | None = None, version: int | None = None
+    code: str,
+    key: str,
+    request: Request,
+    fields: str | None = None,
+    version: str | None = Query(None, description="a version number (default: the current version)"),
 ) -> Any:
-    """One row by its primary key (parts of a composite key separated by commas)."""
+    """One row by its primary key (parts of a composite key separated by commas); the key's
+    fields must be ones the caller holds in clear."""
     call = Call(request, code, "lookup")
+    call.filters = {"key": key}
     try:
-        path, schema, acc, _ = call.prepare(fields, version, {})
-        call.filters = {"key": key}
+        path, schema, acc, _ = call.prepare(fields, version, [])
         row = reader.lookup(path, schema, acc, key.split(","))
         if row is None:
             raise NotFound("No row with key {key}", code="row_not_found", params={"key": key})
-    except CityOSError as exc:
+    except Exception as exc:
         return call.refused(exc)
     call.done(1)
     return {"resource": acc.resource_code, "version": call.version, "row": row, "masked": _masked(acc)}
@@ -446,16 +490,21 @@ def data_lookup(
 
 @router.get("/api/v1/data/{code}/export.{fmt}", tags=["data"])
 def data_export(
-    code: str, fmt: str, request: Request, fields: str | None = None, version: int | None = None
+    code: str,
+    fmt: str,
+    request: Request,
+    fields: str | None = None,
+    version: str | None = Query(None, description="a version number (default: the current version)"),
 ) -> Any:
-    """The whole (filtered) resource, streamed: csv, ndjson or parquet."""
+    """The whole (filtered) resource, streamed: csv (formula-looking text cells neutralised),
+    ndjson or parquet."""
     call = Call(request, code, "export")
     try:
         if fmt not in EXPORT_TYPES:
             raise Invalid("Export format must be csv, ndjson or parquet", code="bad_format", field="fmt")
-        path, schema, acc, flt = call.prepare(fields, version, _filters(request))
+        path, schema, acc, flt = call.prepare(fields, version, _filters(request, EXPORT_PARAMS))
         n = reader.count(path, schema, flt)
-    except CityOSError as exc:
+    except Exception as exc:
         return call.refused(exc)
     call.done(n)
     stream: Iterator[bytes] = reader.export(path, schema, acc, fmt, filters=flt)
@@ -469,19 +518,25 @@ def data_export(
 
 @router.get("/api/v1/data/{code}/changes", tags=["data"])
 def data_changes(
-    code: str, since: int, request: Request, fields: str | None = None, version: int | None = None
+    code: str,
+    request: Request,
+    since: str | None = Query(None, description="the version to compare with (0: none)"),
+    fields: str | None = None,
+    version: str | None = Query(None, description="a version number (default: the current version)"),
 ) -> Any:
     """Rows added or changed, and keys removed, between version `since` and the current (or `version`)."""
     call = Call(request, code, "changes")
+    call.filters = {"since": since}
     try:
-        path, schema, acc, _ = call.prepare(fields, version, {})
-        call.filters = {"since": since}
+        path, schema, acc, _ = call.prepare(fields, version, [])
+        old_number = _int(since or "-", "since", default=None, lo=0, hi=MAX_VERSION)  # required
+        assert old_number is not None
         old = None
-        if since > 0:
+        if old_number > 0:
             with get_database(request).transaction(read_only=True) as s:
-                old, _v = service.version_path(session=s, code=code, number=since)
+                old, _v = service.version_path(session=s, code=code, number=old_number)
         out = reader.changes(old, path, schema, acc)
-    except CityOSError as exc:
+    except Exception as exc:
         return call.refused(exc)
     call.done(len(out["upserted"]) + len(out["removed"]))
-    return {"resource": acc.resource_code, "since": since, "version": call.version, **out}
+    return {"resource": acc.resource_code, "since": old_number, "version": call.version, **out}

@@ -36,10 +36,10 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from cityos.catalog import masking, portal, service
+from cityos.catalog import masking, policy, portal, service
 from cityos.catalog.engine import lit
 from cityos.catalog.engine import q as ident
-from cityos.catalog.schemas import ResourceOut, slug
+from cityos.catalog.schemas import Access, ResourceOut, slug
 from cityos.core.db import Database
 from cityos.core.errors import CityOSError, Forbidden, NotFound
 from cityos.core.settings import get_settings
@@ -270,17 +270,24 @@ def _bool(value: Any, default: bool) -> bool:
     return str(value).strip().lower() in TRUE
 
 
-def _int(data: dict[str, Any], name: str, default: int, *, maximum: int | None = None) -> int:
+INT64 = 2**63 - 1  # PostgreSQL's bigint, which CKAN's own offsets and limits go to
+
+
+def _int(data: dict[str, Any], name: str, default: int, *, maximum: int = INT64, signed: bool = False) -> int:
+    """A whole number as CKAN validates one (409 Validation Error naming the parameter): natural
+    unless `signed`, at most `maximum`, never beyond a 64-bit integer."""
     raw = data.get(name)
     if raw is None or raw == "":
         return default
+    if isinstance(raw, bool) or len(str(raw)) > 24:
+        raise invalid(name, "Invalid integer")
     try:
         n = int(raw)
     except (TypeError, ValueError):
         raise invalid(name, "Invalid integer") from None
-    if n < 0:
+    if n < (-INT64 if signed else 0):
         raise invalid(name, "Must be a natural number")
-    if maximum is not None and n > maximum:
+    if n > maximum:
         raise invalid(name, f"Must be less than or equal to {maximum}")
     return n
 
@@ -462,8 +469,8 @@ def package_search(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
     for f in facet_fields:
         if f not in FACET_KEYS:
             raise query_error(f"can not facet on {f}")
-    facet_limit = int(data.get("facet.limit") or 50)
-    facet_mincount = int(data.get("facet.mincount") or 1)
+    facet_limit = _int(data, "facet.limit", 50, signed=True)  # negative: no limit, as in CKAN
+    facet_mincount = _int(data, "facet.mincount", 1)
     found = [p for _r, p in _all_packages(ctx, text or None) if _matches(p, q_terms + fq_terms)]
     found = _sort(found, sort)
     facets: dict[str, dict[str, int]] = {}
@@ -581,16 +588,20 @@ class _Query:
 
 
 def _datastore_where(
-    data: dict[str, Any], columns: list[str], text_columns: list[str]
+    data: dict[str, Any], acc: Access, columns: list[str], text_columns: list[str]
 ) -> tuple[_Query, dict[str, Any], Any]:
+    """Filters and q, on fields of the table the caller holds in clear only (`policy.require`;
+    `_id`, the row position, is no field of the data)."""
     qy = _Query()
     names = ["_id", *columns]
     filters = _json(data.get("filters"), "filters") or {}
     if not isinstance(filters, dict):
         raise invalid("filters", "Not a JSON object")
-    for name, value in filters.items():
+    for name in filters:
         if name not in names:
             raise invalid("filters", f'field "{name}" not in table')
+    policy.require(acc, [n for n in filters if n != "_id"])
+    for name, value in filters.items():
         col = f"CAST({ident(name)} AS VARCHAR)"
         values = value if isinstance(value, list) else [value]
         if any(isinstance(v, dict | list) for v in values):
@@ -606,9 +617,11 @@ def _datastore_where(
         qy.where.append("(" + " OR ".join(parts or ["FALSE"]) + ")")
     q = _json(data.get("q"), "q")
     if isinstance(q, dict):
-        for name, term in q.items():
+        for name in q:
             if name not in columns:
                 raise invalid("q", f'field "{name}" not in table')
+        policy.require(acc, q)
+        for name, term in q.items():
             for word in str(term).split():
                 qy.where.append(f"CAST({ident(name)} AS VARCHAR) ILIKE ? ESCAPE '\\'")
                 qy.params.append(_like(word))
@@ -622,7 +635,7 @@ def _datastore_where(
     return qy, filters, q
 
 
-def _order(data: dict[str, Any], columns: list[str]) -> tuple[str, str | None]:
+def _order(data: dict[str, Any], acc: Access, columns: list[str]) -> tuple[str, str | None]:
     raw = data.get("sort")
     parts = _list(raw, "sort")
     names = ["_id", *columns]
@@ -633,6 +646,8 @@ def _order(data: dict[str, Any], columns: list[str]) -> tuple[str, str | None]:
         direction = bits[1].lower() if len(bits) > 1 else "asc"
         if name not in names:
             raise invalid("sort", f'field "{name}" not in table')
+        if name != "_id":
+            policy.require(acc, [name])
         if direction not in ("asc", "desc") or len(bits) > 2:
             raise invalid("sort", f'sorting can only be asc or desc, not "{part}"')
         out.append(f"{ident(name)} {direction.upper()}")
@@ -672,7 +687,8 @@ def datastore_search(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
     for name in columns:
         spec = schema.get(name)
         types[name] = CKAN_TYPES.get(spec.type if spec else "string", "text")
-    text_columns = [c for c in columns if types[c] == "text"]
+    # free text searches the text fields the caller holds in clear only (policy.queryable)
+    text_columns = [c for c in columns if types[c] == "text" and c in policy.queryable(acc)]
     limit = _int(data, "limit", 100, maximum=DATASTORE_ROWS_MAX)
     offset = _int(data, "offset", 0)
     wanted = _list(data.get("fields"), "fields") or ["_id", *columns]
@@ -683,8 +699,8 @@ def datastore_search(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
     if records_format not in ("objects", "lists"):
         raise invalid("records_format", "Value must be one of ['objects', 'lists']")
     include_total = _bool(data.get("include_total"), True)
-    qy, filters, q = _datastore_where(data, columns, text_columns)
-    order, sort_given = _order(data, columns)
+    qy, filters, q = _datastore_where(data, acc, columns, text_columns)
+    order, sort_given = _order(data, acc, columns)
     select = ", ".join(
         f"{masking.select_sql(schema.get(n), ident(n), clear=n in acc.clear)} AS {ident(n)}"  # type: ignore[arg-type]
         for n in columns

@@ -39,9 +39,14 @@ def mask_sql(kind: str, col: str) -> str:
     return col
 
 
+def masks(f: FieldSpec, *, clear: bool) -> bool:
+    """Whether field `f` is shown masked (as text) to a caller who holds it in clear or not."""
+    return not clear and f.sensitivity == "sensitive" and f.mask_kind() != "none"
+
+
 def select_sql(f: FieldSpec, col: str, *, clear: bool) -> str:
     """The SELECT expression for field `f`: in clear, or masked per its kind (NULL stays NULL)."""
-    if clear or f.sensitivity != "sensitive" or f.mask_kind() == "none":
+    if not masks(f, clear=clear):
         return col
     return f"CASE WHEN {col} IS NULL THEN NULL ELSE {mask_sql(f.mask_kind(), col)} END"
 

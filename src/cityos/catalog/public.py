@@ -32,6 +32,7 @@ NAV = [NavItem("Open data", "/open/", public=True, order=35)]
 S = Depends(get_session, scope="function")
 P = Depends(current_principal)
 PER_PAGE = 20
+MAX_PAGE = 1_000_000  # twenty million resources: far more than any catalog
 EXPORT_TYPES = {fmt: media for fmt, (_label, media) in ckan.FORMATS.items()}
 
 
@@ -67,6 +68,13 @@ def index(
     p: Principal = P,
 ) -> Response:
     page = max(page, 1)
+    if page > MAX_PAGE:  # the offset would overflow the database's integers: a bad address, not a 500
+        raise CityOSError(
+            "{field} must be a whole number from {lo} to {hi}",
+            code="bad_integer",
+            field="page",
+            params={"field": "page", "lo": 1, "hi": MAX_PAGE},
+        )
     try:
         items, total = service.list_resources(
             session=session,

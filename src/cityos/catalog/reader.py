@@ -3,20 +3,28 @@ applied in SQL: only the allowed fields are selected, sensitive ones masked unle
 
 Filters (on the resource's key and index fields only, so every call is an indexed read):
     eq.V   in.(V1,V2)   gt.V  gte.V  lt.V  lte.V   prefix.V
-written PostgREST-style in query strings: `?id_number=eq.371302199001011234`.
-Pages are keyset-paginated on the primary key (on the row position when there is none); the
-cursor is opaque to callers.
+written PostgREST-style in query strings: `?id_number=eq.371302199001011234`; a field given twice
+must meet both (`?id_number=gte.A&id_number=lt.B`). Only fields the caller holds in clear may be
+filtered on or looked up by (`policy.require`): a filter on a masked field is an oracle.
+
+Pages are keyset-paginated on the primary key (on the row position when there is none). The
+cursor is sealed: the position is encrypted and authenticated (AES-GCM, key derived from the
+installation's secret) together with the listing it belongs to (resource, version file, filters),
+so it reveals nothing of the key values, cannot be forged to start anywhere, and is refused
+(400 `bad_cursor`) when tampered with, cut short or used on another listing.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import functools
 import io
 import json
 import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,14 +32,22 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from cityos.catalog import masking
+from cityos.catalog import masking, policy
 from cityos.catalog.engine import DUCK_TYPES, lit, q
 from cityos.catalog.schemas import Access
 from cityos.catalog.tableschema import Schema
-from cityos.core.errors import Invalid
+from cityos.core.errors import CityOSError, Invalid
+from cityos.core.settings import get_settings
+from cityos.core.spreadsheet import neutralise_sql
 
 OPS = ("eq", "in", "gt", "gte", "lt", "lte", "prefix")
+MAX_FILTERS = 50  # conditions in one call; more is not a query anyone needs
+MAX_CURSOR = 2048  # characters; a sealed position of a few key values is far shorter
 _SQL_OPS = {"eq": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 _base: duckdb.DuckDBPyConnection | None = None
@@ -108,22 +124,33 @@ class Filter:
     value: Any
 
 
-def parse_filters(params: dict[str, str], schema: Schema, access: Access) -> list[Filter]:
-    out = []
-    filterable = set(schema.filterable())
-    for name, raw in params.items():
+def parse_filters(
+    params: Mapping[str, str] | Iterable[tuple[str, str]], schema: Schema, access: Access
+) -> list[Filter]:
+    """Filters from query parameters (a mapping, or (name, value) pairs where a name may repeat:
+    every condition applies). A field the caller does not hold in clear is refused (403) before
+    anything else is said about it."""
+    items = list(params.items()) if isinstance(params, Mapping) else list(params)
+    if len(items) > MAX_FILTERS:
+        raise Invalid(
+            "At most {n} filter conditions",
+            field="filter",
+            code="too_many_filters",
+            params={"n": MAX_FILTERS},
+        )
+    for name, _raw in items:
         if schema.get(name) is None:
             raise Invalid("Unknown field {field}", field=name, code="unknown_field", params={"field": name})
+    policy.require(access, [name for name, _raw in items])
+    out = []
+    filterable = set(schema.filterable())
+    for name, raw in items:
         if name not in filterable:
             raise Invalid(
                 "Filtering is allowed on key and index fields only: {fields}",
                 field=name,
                 code="filter_not_indexed",
                 params={"fields": ", ".join(sorted(filterable))},
-            )
-        if name not in access.fields:
-            raise Invalid(
-                "You may not filter on a field you may not read", field=name, code="filter_not_granted"
             )
         op, sep, value = raw.partition(".")
         if not sep or op not in OPS:
@@ -194,18 +221,45 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def encode_cursor(values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps([_jsonable(v) for v in values]).encode()).decode().rstrip("=")
+def _bad_cursor() -> CityOSError:
+    return CityOSError("The page cursor is not valid", field="after", code="bad_cursor")
 
 
-def decode_cursor(cursor: str, n: int) -> list[Any]:
+@functools.lru_cache(maxsize=8)
+def _sealer(home: Path) -> AESGCM:
+    """The cursor key of an installation: derived from its secret (never the secret itself)."""
+    secret = get_settings().secret_key()
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"cityos catalog cursor v1").derive(
+        secret
+    )
+    return AESGCM(key)
+
+
+def listing(access: Access, path: Path, filters: list[Filter], order: list[str]) -> bytes:
+    """What a cursor is bound to: the resource, the version's file, the filters and the order."""
+    flt = sorted([f.field, f.op, f.value] for f in filters)
+    return json.dumps([access.resource_code, path.name, flt, order], ensure_ascii=False).encode()
+
+
+def encode_cursor(values: list[Any], bound_to: bytes) -> str:
+    """A sealed position: the key values encrypted and authenticated with what they belong to."""
+    nonce = os.urandom(12)
+    plain = json.dumps([_jsonable(v) for v in values], ensure_ascii=False).encode()
+    sealed = _sealer(get_settings().home).encrypt(nonce, plain, bound_to)
+    return base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, n: int, bound_to: bytes) -> list[Any]:
+    if len(cursor) > MAX_CURSOR:
+        raise _bad_cursor()
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        values = json.loads(raw)
-    except ValueError:
-        raise Invalid("The page cursor is not valid", field="after", code="bad_cursor") from None
+        plain = _sealer(get_settings().home).decrypt(raw[:12], raw[12:], bound_to)
+        values = json.loads(plain)
+    except (ValueError, binascii.Error, InvalidTag):
+        raise _bad_cursor() from None
     if not isinstance(values, list) or len(values) != n:
-        raise Invalid("The page cursor is not valid", field="after", code="bad_cursor")
+        raise _bad_cursor()
     return values
 
 
@@ -222,8 +276,9 @@ def page(
     src = _table(path, row_numbers=not key)
     order_cols = ["t." + q(k) for k in key] if key else ["t.file_row_number"]
     where, params = _where(schema, filters)
+    bound_to = listing(access, path, filters, order_cols)
     if after:
-        values = decode_cursor(after, len(order_cols))
+        values = decode_cursor(after, len(order_cols), bound_to)
         types = [_cast(schema, k) for k in key] if key else ["BIGINT"]
         cond = f"({', '.join(order_cols)}) > ({', '.join(f'CAST(? AS {t})' for t in types)})"
         where = (where + " AND " + cond) if where else " WHERE " + cond
@@ -238,7 +293,7 @@ def page(
     rows = rows[:limit]
     nk = len(order_cols)
     out = [{n: _jsonable(v) for n, v in zip(names[:-nk], r[:-nk], strict=True)} for r in rows]
-    nxt = encode_cursor(list(rows[-1][-nk:])) if more and rows else None
+    nxt = encode_cursor(list(rows[-1][-nk:]), bound_to) if more and rows else None
     return out, nxt
 
 
@@ -246,6 +301,7 @@ def lookup(path: Path, schema: Schema, access: Access, key_values: list[str]) ->
     key = list(schema.primary_key)
     if not key:
         raise Invalid("This resource has no key to look up by", code="no_key")
+    policy.require(access, key)  # a lookup by a masked key would tell whether that value exists
     if len(key_values) != len(key):
         raise Invalid(
             "The key has {n} parts: {fields}",
@@ -271,7 +327,7 @@ def lookup(path: Path, schema: Schema, access: Access, key_values: list[str]) ->
     out: dict[str, Any] = {}
     for name, value in zip(access.fields, row, strict=True):
         f = schema.get(name)
-        if f is not None and name not in clear and f.sensitivity == "sensitive" and f.mask_kind() != "none":
+        if f is not None and masking.masks(f, clear=name in clear):
             out[name] = masking.mask_value(f.mask_kind(), None if value is None else str(_jsonable(value)))
         else:
             out[name] = _jsonable(value)
@@ -317,6 +373,8 @@ def export(
     sql = f"SELECT {_select(schema, access)} FROM read_parquet({lit(str(path))}) t{where}"
     if fmt == "ndjson":  # DuckDB renders each row as JSON; Python only joins the lines
         sql = f"SELECT to_json(r)::VARCHAR AS line FROM ({sql}) r"
+    elif fmt == "csv":  # a spreadsheet opens it: text cells that look like formulas are neutralised
+        sql = f"SELECT {_csv_cells(schema, access)} FROM ({sql}) r"
     cur = _base_cursor()
     try:
         reader = cur.sql(sql, params=params).to_arrow_reader(chunk_rows)
@@ -351,6 +409,18 @@ def export(
             raise Invalid("Export format must be csv, ndjson or parquet", code="bad_format")
     finally:
         cur.close()
+
+
+def _csv_cells(schema: Schema, access: Access) -> str:
+    """The CSV's columns over the selected (masked) ones: text through `neutralise_sql`, numbers,
+    dates and booleans as they are (a negative number is not a formula)."""
+    cols = []
+    for name in access.fields:
+        f = schema.get(name)
+        text = f is None or f.type == "string" or masking.masks(f, clear=name in access.clear)
+        col = "r." + q(name)
+        cols.append(f"{neutralise_sql(col) if text else col} AS {q(name)}")
+    return ", ".join(cols)
 
 
 def _base_cursor() -> duckdb.DuckDBPyConnection:
