@@ -67,7 +67,7 @@ def test_load_with_create_then_quarantine_then_reject(tmp_path: Path) -> None:
     assert rep["invalid_rows"] == 2 and {s["row"] for s in rep["samples"]} == {7, 9}
     r = _run(home, "catalog", "load", "101001/000001", str(bad), "--policy", "reject")
     assert r.returncode == 1
-    assert "row 7 mobile format" in r.stderr and "rejected" in r.stderr
+    assert "row 7 手机号码 (mobile) format" in r.stderr and "rejected" in r.stderr  # by its Chinese title
     listing = _run(home, "catalog", "list").stdout
     # created without --share options: unconditional; version 2 holds the 38 valid rows
     assert "101001/000001\t人口基础信息\tgaj\tunconditional\tv2\t38\tfresh" in listing

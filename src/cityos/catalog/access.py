@@ -6,6 +6,7 @@ Part of the catalog's service; other modules call `cityos.catalog.service`, whic
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -18,14 +19,14 @@ from cityos.catalog import masking
 from cityos.catalog import permissions as _permissions  # noqa: F401  (grants catalog.* to roles)
 from cityos.catalog.engine import SAMPLE_CHARS
 from cityos.catalog.models import AccessRequest, Resource, ResourceField, Version
-from cityos.catalog.resources import _fields_of, _get, _schema_from_rows
+from cityos.catalog.resources import _fields_of, _get, _schema_from_rows, _version_schema
 from cityos.catalog.schemas import (
     Access,
     AccessRequestIn,
     AccessRequestOut,
     DecisionIn,
 )
-from cityos.catalog.tableschema import Schema, parse
+from cityos.catalog.tableschema import FieldSpec, Schema
 from cityos.core import audit, calendar, clock, events
 from cityos.core.errors import CityOSError, Forbidden, Invalid, NotFound
 from cityos.core.settings import get_settings
@@ -301,7 +302,11 @@ def access(*, session: Session, actor: Principal, code: str, fields: list[str] |
 
 
 def _access(
-    session: Session, actor: Principal, r: Resource, rows: list[ResourceField], fields: list[str] | None
+    session: Session,
+    actor: Principal,
+    r: Resource,
+    rows: Sequence[ResourceField | FieldSpec],
+    fields: list[str] | None,
 ) -> Access:
     names = [f.name for f in rows]
     sensitive = {f.name for f in rows if f.sensitivity == "sensitive"}
@@ -349,7 +354,7 @@ def _access(
             "This resource is shared on condition: request access first", code="access_not_granted"
         )
     g = live[0]
-    granted = list(g.granted_fields or [])
+    granted = [f for f in g.granted_fields or [] if f in names]  # a version may lack a granted field
     outside = [f for f in asked if f not in granted]
     if outside:
         raise Forbidden(
@@ -380,22 +385,28 @@ def read_plan(
     fields: list[str] | None = None,
     version: int | None = None,
 ) -> ReadPlan:
-    """The share rules (`access`), the schema and the version's file for one call."""
+    """The share rules (`access`), the schema and the version's file for one call. Each version is
+    read with its own schema (`_version_schema`): a schema changed since it was loaded neither
+    breaks reading it nor shows a field it does not have; the share rules are decided on the
+    fields that version holds (a refusal still comes before any word on the version)."""
     authorize(actor, "catalog.data")
     r = _get(session, code)
-    rows = _fields_of(session, r.id)
-    acc = _access(session, actor, r, rows, fields)
     n = version if version is not None else r.current_version
+    v = (
+        session.scalar(select(Version).where(Version.resource_id == r.id, Version.number == n))
+        if n is not None
+        else None
+    )
+    found = v is not None and v.path is not None
+    schema = _version_schema(session, r, v.schema if found and v is not None else None)
+    acc = _access(session, actor, r, list(schema.fields), fields)
     if n is None:
         raise NotFound("{code} has no data yet", code="no_data", params={"code": r.code})
-    v = session.scalar(select(Version).where(Version.resource_id == r.id, Version.number == n))
     if v is None or v.path is None:
         raise NotFound(
             "Version {n} of {code} does not exist", code="version_not_found", params={"n": n, "code": r.code}
         )
-    return ReadPlan(
-        access=acc, schema=_schema_from_rows(rows), path=get_settings().datastore / v.path, version=n
-    )
+    return ReadPlan(access=acc, schema=schema, path=get_settings().datastore / v.path, version=n)
 
 
 def open_access(*, session: Session, code: str) -> Access:
@@ -435,6 +446,10 @@ def shown_report(
     samples = report.get("samples") or []
     if not samples:
         return report
+    try:  # the version's own fields, under today's share rules, as its data is read
+        specs = _version_schema(session, r, schema)
+    except CityOSError:
+        specs = _schema_from_rows(_fields_of(session, r.id))
     if may_manage(actor=actor, department_id=r.provider_department_id):
         clear: set[str] | None = None  # everything
         readable: set[str] = set()
@@ -442,14 +457,10 @@ def shown_report(
         clear, readable = set(), set()
         if has(actor, "catalog.data"):
             try:
-                acc = _access(session, actor, r, _fields_of(session, r.id), None)
+                acc = _access(session, actor, r, list(specs.fields), None)
                 clear, readable = set(acc.clear), set(acc.fields)
             except CityOSError:
                 pass
-    try:
-        specs = parse(schema)
-    except CityOSError:
-        specs = _schema_from_rows(_fields_of(session, r.id))
     out = []
     for s in samples:
         names = str(s.get("field", "")).split("+")

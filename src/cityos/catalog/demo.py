@@ -1412,11 +1412,9 @@ class Demo:
                 code = codes[key]
                 rows, outcome, version, fields = 0, "ok", None, args.get("fields") or []
                 try:
-                    acc = service.access(session=s, actor=actor, code=code, fields=args.get("fields"))
+                    rp = service.read_plan(session=s, actor=actor, code=code, fields=args.get("fields"))
+                    acc, schema, path, version = rp.access, rp.schema, rp.path, rp.version
                     fields = acc.fields
-                    schema = service.schema_of(session=s, code=code)
-                    path, v = service.version_path(session=s, code=code)
-                    version = v.number
                     if kind == "lookup":
                         rows = 1 if reader.lookup(path, schema, acc, [args["key"]]) else 0
                     elif kind == "export":

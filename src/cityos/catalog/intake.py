@@ -18,7 +18,14 @@ from cityos.catalog import engine, reader
 from cityos.catalog import permissions as _permissions  # noqa: F401  (grants catalog.* to roles)
 from cityos.catalog.access import shown_report
 from cityos.catalog.models import Resource, Version
-from cityos.catalog.resources import _fields_of, _get, _may_manage, _schema_from_rows, _set_fields
+from cityos.catalog.resources import (
+    _fields_of,
+    _get,
+    _may_manage,
+    _schema_from_rows,
+    _set_fields,
+    _version_schema,
+)
 from cityos.catalog.schemas import (
     VersionOut,
 )
@@ -47,6 +54,20 @@ def _shown(session: Session, actor: Principal, r: Resource, v: Version) -> Versi
     out = _vout(v, r.code)
     out.report = shown_report(session, actor, r, out.table_schema, out.report)
     return out
+
+
+def version_schema(*, session: Session, code: str, number: int | None = None) -> Schema:
+    """The schema to read an accepted version (the current one by default) with: its own, under
+    today's share rules (see resources._version_schema). Readers use this, never the live schema,
+    which may have changed since the version was loaded."""
+    r = _get(session, code)
+    n = number if number is not None else r.current_version
+    v = session.scalar(select(Version).where(Version.resource_id == r.id, Version.number == n))
+    if n is None or v is None:
+        raise NotFound(
+            "Version {n} of {code} does not exist", code="version_not_found", params={"n": n, "code": r.code}
+        )
+    return _version_schema(session, r, v.schema)
 
 
 def version_path(*, session: Session, code: str, number: int | None = None) -> tuple[Path, VersionOut]:
@@ -148,12 +169,13 @@ def _record(
                 code="version_moved",
                 params={"code": r.code},
             )
-    if plan.new_schema:
-        _set_fields(session, r, plan.schema)
     schema, policy, mode = plan.schema, plan.policy, plan.mode
     rep = outcome.report
     report = rep.to_json()
     report["schema_fields"] = schema.names()
+    # a schema the load brought becomes the resource's only when the version is accepted: a
+    # rejected (or discarded) load changes nothing
+    report["new_schema"] = plan.new_schema
     state = "staged"
     if rep.fatal or (policy == "reject" and rep.invalid_rows) or (rep.rows and rep.valid_rows == 0):
         state = "rejected"
@@ -265,6 +287,8 @@ def accept_version(*, session: Session, actor: Principal, code: str, version_id:
     v.state = "accepted"
     v.decided_at = now
     r.current_version = n
+    if (v.report or {}).get("new_schema"):  # the schema the load brought, now that it is accepted
+        _set_fields(session, r, parse(v.schema))
     r.last_loaded_at = now
     r.stale_reminded_at = None
     r.updated_at = now

@@ -5,6 +5,7 @@ Part of the catalog's service; other modules call `cityos.catalog.service`, whic
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -63,6 +64,29 @@ def _schema_from_rows(rows: list[ResourceField]) -> Schema:
         ),
         primary_key=tuple(f.name for f in rows if f.is_key),
     )
+
+
+_STRICTNESS = {"public": 0, "internal": 1, "sensitive": 2}
+
+
+def _version_schema(session: Session, r: Resource, stored: dict[str, Any] | None) -> Schema:
+    """The schema a version is read with: the one it was validated with (its fields and types are
+    what its Parquet file holds), so a later schema change never breaks reading it — under today's
+    share rules: a field the live schema marks more sensitive is read as such, never less, and a
+    sensitive field is masked by its current rule."""
+    live = {f.name: f for f in _fields_of(session, r.id)}
+    if not stored or not stored.get("fields"):  # versions recorded before schemas were kept with them
+        return _schema_from_rows(list(live.values()))
+    own = parse(stored)
+    fields = []
+    for f in own.fields:
+        cur = live.get(f.name)
+        if cur is not None and _STRICTNESS[cur.sensitivity] >= _STRICTNESS[f.sensitivity]:
+            f = replace(
+                f, sensitivity=cur.sensitivity, mask=cur.mask if cur.sensitivity == "sensitive" else f.mask
+            )
+        fields.append(f)
+    return replace(own, fields=tuple(fields))
 
 
 def is_stale(r: Resource, now: datetime | None = None) -> bool:

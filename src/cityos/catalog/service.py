@@ -39,6 +39,7 @@ from cityos.catalog.intake import (
     purge_rejected_files,
     quarantine_path,
     version_path,
+    version_schema,
     versions,
 )
 from cityos.catalog.resources import (
@@ -91,5 +92,6 @@ __all__ = [
     "update_resource",
     "usage",
     "version_path",
+    "version_schema",
     "versions",
 ]

@@ -192,9 +192,9 @@ def _preview(
     """The first rows as this viewer may see them; the preview is a data call, so it is audited."""
     t0 = time.perf_counter()
     try:
-        acc = service.access(session=session, actor=p, code=code)
-        path, v = service.version_path(session=session, code=code)
-        rows, _ = reader.page(path, service.schema_of(session=session, code=code), acc, filters=[], limit=10)
+        plan = service.read_plan(session=session, actor=p, code=code)
+        acc = plan.access
+        rows, _ = reader.page(plan.path, plan.schema, acc, filters=[], limit=10)
     except CityOSError as exc:
         with get_database(request).transaction() as w:
             service.record_call(
@@ -220,7 +220,7 @@ def _preview(
             rows=len(rows),
             latency_ms=(time.perf_counter() - t0) * 1000,
             outcome="ok",
-            version=v.number,
+            version=plan.version,
         )
     return rows, [f for f in acc.fields if f not in acc.clear], None
 
