@@ -175,6 +175,9 @@ def sequence(
 ) -> int:
     """Sequence what is committed and waiting (up to batch × max_batches entries); returns how
     many entries it placed. `force_head` signs a head for the whole tree now."""
+    with db.reader() as s:  # idle runs stay read-only: no write lock taken every half second on SQLite
+        if not _has_work(s, head_every, force_head):
+            return 0
     total = 0
     for _ in range(max_batches):
         n, more, _head = _batch(db, batch, head_every, False)

@@ -158,7 +158,8 @@ class _Pass:
         self.gap = False
         self.root_broken = False
         self.last_good = 0
-        self.mismatched: list[tuple[int, Any]] = []
+        self.mismatched: list[tuple[int, Any]] = []  # the first MAX_REORDER_PAIRS, named one by one
+        self.more_mismatched = 0
         self.stored: dict[int, str] = {}
         self.legacy_prev: str | None = GENESIS
         self.legacy_seq = 1
@@ -178,9 +179,11 @@ class _Pass:
                 Finding("edited_entry", r.leaf_index, f"entry {r.seq}: payload does not match its digest")
             )
         if r.leaf_hash is None or entry_leaf_hash(r.leaf_index, r).hex() != r.leaf_hash:
-            self.mismatched.append((r.leaf_index, r))
-            if len(self.stored) < 2 * MAX_REORDER_PAIRS:
+            if len(self.mismatched) < MAX_REORDER_PAIRS:
+                self.mismatched.append((r.leaf_index, r))
                 self.stored[r.leaf_index] = r.leaf_hash or ""
+            else:
+                self.more_mismatched += 1
         self._legacy(r)
         self.expected += 1
         res.checked += 1
@@ -238,7 +241,7 @@ class _Pass:
     def explain_mismatches(self) -> None:
         """Tell moved entries from edited ones: a moved entry hashes, at some other mismatching
         index, to the leaf hash stored there or to the one it carries."""
-        indexes = [i for i, _ in self.mismatched[:MAX_REORDER_PAIRS]]
+        indexes = [i for i, _ in self.mismatched]
         for i, r in self.mismatched:
             moved_from = None
             if i in self.stored:
@@ -256,6 +259,10 @@ class _Pass:
                 self.res.findings.append(
                     Finding("edited_entry", i, f"entry {r.seq} no longer matches its leaf hash")
                 )
+        if self.more_mismatched:
+            self.res.findings.append(
+                Finding("edited_entry", None, f"and {self.more_mismatched} more entries that do not match")
+            )
 
 
 def verify(
