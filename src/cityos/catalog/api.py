@@ -36,11 +36,20 @@ from cityos.catalog.tableschema import Schema
 from cityos.core.errors import CityOSError, Invalid, NotFound, Unauthorized
 from cityos.identity.permissions import authorize
 from cityos.identity.schemas import Principal
-from cityos.web.deps import ANONYMOUS, Require, current_principal, get_database, get_session
+from cityos.web.deps import (
+    ANONYMOUS,
+    Require,
+    allow_upload,
+    current_principal,
+    get_database,
+    get_session,
+)
 
 router = APIRouter(tags=["catalog"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD = 2 << 30  # 2 GiB
+# a data delivery is capped by this limit, not by the photo limit of forms
+allow_upload(r"/api/v1/catalog/resources/[^/]+/versions", MAX_UPLOAD)
 EXPORT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "ndjson": "application/x-ndjson",

@@ -29,6 +29,7 @@ import duckdb
 
 from cityos.catalog import formats
 from cityos.catalog.tableschema import FALSE_VALUES, TRUE_VALUES, FieldSpec, Schema
+from cityos.core import spreadsheet
 from cityos.core.errors import Invalid
 
 FORMATS = ("csv", "xlsx", "json", "ndjson", "parquet")
@@ -123,6 +124,8 @@ def detect_format(path: Path, name: str = "") -> str:
         return "csv"
     if ext in ("xls",):
         raise Invalid("Old .xls files are not read; save the sheet as .xlsx", code="unsupported_format")
+    if ext in ("xlsx", "xlsm"):  # named a workbook but not a zip: say so, not "unsupported type"
+        raise Invalid("The file is not an Excel workbook (.xlsx)", code="unreadable_file")
     raise Invalid(
         "Unsupported file type {ext}: send CSV, XLSX, JSON, NDJSON or Parquet",
         code="unsupported_format",
@@ -185,13 +188,20 @@ def _xlsx_value(v: Any) -> str | None:
 
 
 def _load_xlsx(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress | None) -> list[str]:
-    import openpyxl
+
+    # the project's one way to open a workbook: not a zip, a zip bomb or an XML entity bomb is a
+    # clear Invalid (422), never a 500; cells keep the engine's reading (text as sent, unstripped)
+    # opened here, so the file is closed even when openpyxl gives up half-way through a sheet
+    with open(path, "rb") as fh:
+        return _read_xlsx(con, spreadsheet.open_workbook(fh, code="unreadable_file"), progress)
+
+
+def _read_xlsx(con: duckdb.DuckDBPyConnection, wb: Any, progress: Progress | None) -> list[str]:
     import pyarrow as pa
 
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         ws = wb.worksheets[0]
-        rows = ws.iter_rows(values_only=True)
+        rows = (values for _n, values in spreadsheet.read_rows(ws, code="unreadable_file"))
         header_row = next(rows, None)
         if header_row is None:
             raise Invalid("The sheet is empty", code="empty_file")
@@ -692,11 +702,15 @@ def write_outputs(
     if bad:
         raw_cols = ", ".join(f"r.{q(columns_map[f.name])} AS {q(f.name)}" for f in schema.fields)
         quarantine = out_dir / f"quarantine-{uuid.uuid4().hex}.parquet"
+        part = (
+            out_dir / f".{quarantine.name}"
+        )  # written whole, then renamed: a killed load leaves no half file
         con.execute(
             f"COPY (SELECT {raw_cols}, r.__row AS __row, array_to_string(c.__errors, '; ') AS __errors "
             f"FROM raw r JOIN checked c USING (__row) WHERE len(c.__errors) > 0 ORDER BY r.__row) "
-            f"TO {lit(str(quarantine))} (FORMAT parquet, COMPRESSION zstd)"
+            f"TO {lit(str(part))} (FORMAT parquet, COMPRESSION zstd)"
         )
+        os.replace(part, quarantine)
     return final, sha, int(rows), quarantine, int(bad)
 
 
@@ -743,6 +757,39 @@ def run(
             con.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+LEFTOVER_HOURS = 12  # no load runs this long; anything temporary older than this was abandoned
+
+
+def sweep(store: Path, *, older_than_hours: float = LEFTOVER_HOURS) -> int:
+    """Remove what a load killed half-way (kill -9, power loss) left in the data store: its work
+    folders (`<resource>/tmp/load-*`) and the temporary files every output is written to before
+    its atomic rename (hidden `.<name>` files: Parquet snapshots, quarantines, serving copies).
+    Finished files never have such names, so only leftovers go; recent ones may belong to a load
+    still running and are kept."""
+    if not store.is_dir():
+        return 0
+    import time
+
+    cutoff = time.time() - older_than_hours * 3600
+    n = 0
+    for resource in store.iterdir():
+        if not resource.is_dir():
+            continue
+        found = [*(resource / "tmp").glob("load-*"), *resource.glob(".*")]
+        for p in found:
+            try:
+                if p.lstat().st_mtime >= cutoff:
+                    continue
+                if p.is_dir() and not p.is_symlink():
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    p.unlink(missing_ok=True)
+                n += 1
+            except FileNotFoundError:
+                continue
+    return n
 
 
 def _ensure(p: Path) -> Path:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from cityos.catalog import service
+from cityos.catalog import engine, service
 from cityos.core.db import Database
 from cityos.core.jobs import Job
+from cityos.core.settings import get_settings
 
 
 def stale(db: Database) -> int:
@@ -18,8 +19,10 @@ def overdue_requests(db: Database) -> int:
 
 
 def purge(db: Database) -> int:
+    """Files of rejected/discarded loads past their 30 days, and what killed loads left behind."""
     with db.transaction() as s:
-        return service.purge_rejected_files(session=s)
+        n = service.purge_rejected_files(session=s)
+    return n + engine.sweep(get_settings().datastore)
 
 
 JOBS = [

@@ -12,6 +12,7 @@ government files use with date format `any` (`2026-11-23`, `2026/11/23`, `202611
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,6 +98,24 @@ class Schema:
         return out
 
 
+def _pattern_error(pattern: Any) -> str | None:
+    """Why `pattern` cannot run, or None. Checked by the engine that runs it — DuckDB, whose RE2
+    refuses what Python's `re` takes (lookarounds, backreferences) and takes what it refuses
+    (\\p{Han}) — so a schema that is accepted is one its loads can check."""
+    if not isinstance(pattern, str):
+        return "the pattern must be a string"
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute("SELECT regexp_full_match('', ?)", [pattern])
+    except duckdb.Error as exc:
+        return str(exc).splitlines()[0].removeprefix("Invalid Input Error: ")[:200]
+    finally:
+        con.close()
+    return None
+
+
 def _bad(where: str, reason: str, **params: Any) -> Invalid:
     return Invalid(
         "Invalid Table Schema at {where}: {reason}",
@@ -143,15 +162,15 @@ def parse(doc: Any) -> Schema:
             if k in cons and (not isinstance(cons[k], int) or cons[k] < 0):
                 raise _bad(where, f"{k} must be a non-negative integer")
         for k in ("minimum", "maximum"):
-            if k in cons and ftype in ("integer", "number", "year") and not isinstance(cons[k], int | float):
-                raise _bad(where, f"{k} must be a number")
+            if k in cons and ftype in ("integer", "number", "year"):
+                v = cons[k]
+                # NaN compares false with everything and inf is no bound: both would pass every value
+                if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
+                    raise _bad(where, f"{k} must be a finite number")
         if "pattern" in cons:
-            import re
-
-            try:
-                re.compile(cons["pattern"])
-            except (re.error, TypeError) as exc:
-                raise _bad(where, f"pattern does not compile: {exc}") from None
+            reason = _pattern_error(cons["pattern"])
+            if reason:
+                raise _bad(where, f"pattern does not compile: {reason}")
         sens = raw.get("sensitivity", "internal")
         if sens not in SENSITIVITY:
             raise _bad(where, f"sensitivity must be one of {', '.join(SENSITIVITY)}")

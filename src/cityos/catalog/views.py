@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from cityos.catalog import reader, service
-from cityos.catalog.api import spool
+from cityos.catalog.api import MAX_UPLOAD, spool
 from cityos.catalog.schemas import (
     CLASSES,
     FORMAT_CLASSES,
@@ -33,11 +33,19 @@ from cityos.core.errors import CityOSError
 from cityos.identity import service as identity
 from cityos.identity.permissions import authorize, has
 from cityos.identity.schemas import Principal
-from cityos.web.deps import LoginRedirect, RequirePage, current_principal, get_database, get_session
+from cityos.web.deps import (
+    LoginRedirect,
+    RequirePage,
+    allow_upload,
+    current_principal,
+    get_database,
+    get_session,
+)
 from cityos.web.forms import attempt
 from cityos.web.templating import NavItem, render
 
 router = APIRouter(prefix="/catalog", include_in_schema=False)
+allow_upload(r"/catalog/r/[^/]+/upload", MAX_UPLOAD)  # a data delivery, not a photo
 NAV = [
     NavItem("Data catalog", "/catalog", perm="catalog.view", order=30),
     NavItem("Data requests", "/catalog/requests", perm="catalog.request", order=31),

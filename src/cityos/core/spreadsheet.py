@@ -23,7 +23,7 @@ import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from cityos.core.errors import Invalid
 
@@ -58,7 +58,11 @@ MAX_UNPACKED = 1024 * 1024 * 1024  # what the members of an .xlsx may unpack to,
 
 
 def open_workbook(
-    data: bytes | Path, *, code: str = "not_xlsx", field: str = "file", max_unpacked: int = MAX_UNPACKED
+    data: bytes | Path | IO[bytes],
+    *,
+    code: str = "not_xlsx",
+    field: str = "file",
+    max_unpacked: int = MAX_UNPACKED,
 ) -> Any:
     """An openpyxl workbook in read-only mode (rows stream; values, not formulas). Every way a file
     can fail to be a workbook is one Invalid(code, field); a zip that would unpack past

@@ -7,6 +7,7 @@ visitors to the login page instead of answering 401.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +27,15 @@ LOCALE_COOKIE = "cityos_locale"
 ANONYMOUS = Principal(kind="anonymous")
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 FILES_PER_REQUEST = 10  # a form may carry this many files of the upload limit (plus 1 MB of fields)
+# Routes that take one file larger than a case photo (a data delivery): path pattern -> its limit
+# in bytes, registered by the module that owns the route (see `allow_upload`).
+UPLOAD_LIMITS: list[tuple[re.Pattern[str], int]] = []
+
+
+def allow_upload(pattern: str, limit: int) -> None:
+    """Let POSTs to paths matching `pattern` carry a body up to `limit` bytes (plus 1 MB of fields)
+    instead of the photo limit; the route itself still checks its file's size."""
+    UPLOAD_LIMITS.append((re.compile(pattern), limit))
 
 
 def get_database(request: Request) -> Database:
@@ -118,6 +128,10 @@ def refuse_oversized(request: Request) -> None:
     """A form is parsed (and its files spooled to disk) before any route runs: refuse a body that
     says it is larger than any acceptable upload before reading it."""
     cap = request.app.state.settings.max_upload_bytes * FILES_PER_REQUEST + 1024 * 1024
+    for pattern, limit in UPLOAD_LIMITS:
+        if pattern.fullmatch(request.url.path):
+            cap = limit + 1024 * 1024
+            break
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > cap:
         raise TooLarge(
