@@ -158,6 +158,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         app.include_router(mod.router)
         app.state.nav.extend(getattr(mod, "NAV", []))
     registry.load_handlers()
+    from cityos.web import openapi
+
+    openapi.install(app)
     return app
 
 
