@@ -104,15 +104,18 @@ def _fuzz(operation: Any, token: str, failures: dict[tuple[str, str], str], stat
     )
     def run(case: Any) -> None:
         for headers in ({}, {"Authorization": f"Bearer {token}"}):
-            response = case.call(headers=headers)
+            sent = f"{case.formatted_path} query={case.query} body={str(case.body)[:200]} " + (
+                "(token)" if headers else "(anonymous)"
+            )
+            try:
+                response = case.call(headers=headers)
+            except Exception as e:  # the in-process client re-raises what the app answered 500 for
+                statuses[500] += 1
+                failures.setdefault(key, f"{sent} -> 500 {type(e).__name__}: {str(e)[:300]}")
+                return
             statuses[response.status_code] += 1
             if response.status_code >= 500:
-                failures.setdefault(
-                    key,
-                    f"{case.formatted_path} query={case.query} body={str(case.body)[:200]} "
-                    f"({'token' if headers else 'anonymous'}) -> {response.status_code} "
-                    f"{response.text[:300]}",
-                )
+                failures.setdefault(key, f"{sent} -> {response.status_code} {response.text[:300]}")
                 return
 
     return run

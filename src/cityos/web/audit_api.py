@@ -20,6 +20,7 @@ from cityos.identity.schemas import Principal
 from cityos.web.deps import Require, get_session
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+BIGINT = 2**63 - 1  # past this the databases cannot compare the number: 422, not a 500
 
 for _role in ("admin", "data_bureau", "leader"):
     permissions.grant(_role, "audit.proof")
@@ -38,9 +39,9 @@ def tree_head(
 
 @router.get("/proofs/inclusion")
 def inclusion_proof(
-    seq: int = Query(..., ge=1, description="The entry's number"),
+    seq: int = Query(..., ge=1, le=BIGINT, description="The entry's number"),
     tree_size: int | None = Query(
-        None, ge=1, description="A signed tree size (default: the first that covers it)"
+        None, ge=1, le=BIGINT, description="A signed tree size (default: the first that covers it)"
     ),
     session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(Require("audit.proof")),
@@ -53,8 +54,8 @@ def inclusion_proof(
 
 @router.get("/proofs/consistency")
 def consistency_proof(
-    first: int = Query(..., ge=1),
-    second: int = Query(..., ge=1),
+    first: int = Query(..., ge=1, le=BIGINT),
+    second: int = Query(..., ge=1, le=BIGINT),
     session: Session = Depends(get_session, scope="function"),
     _p: Principal = Depends(Require("audit.proof")),
 ) -> dict[str, Any]:
