@@ -119,7 +119,21 @@ def _code(kind: str, value: str) -> str | None:
 
 
 def _cell(v: Any) -> str:
-    return spreadsheet.read_cell(v)  # one reading of a cell for every import
+    text = spreadsheet.read_cell(v)  # one reading of a cell for every import
+    # undo the export's neutralisation ('=…, '+…, '-…, '@…) so export → import loses nothing
+    return text[1:] if text[:1] == "'" and text[1:2] in spreadsheet.FORMULA_STARTS else text
+
+
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _out(v: Any) -> Any:
+    """A value written into an exported cell: text that a spreadsheet would run as a formula is
+    neutralised (core.spreadsheet, OWASP); a plain number sent as text (-1.5) is no formula and
+    stays as it is, so quarantined rows fixed and loaded again keep their values."""
+    if isinstance(v, str) and _PLAIN_NUMBER.fullmatch(v):
+        return v
+    return spreadsheet.neutralise(v)
 
 
 def _sheet(wb: Any, title: str, columns: list[tuple[str, str]], rows: list[list[Any]]) -> None:
@@ -129,7 +143,7 @@ def _sheet(wb: Any, title: str, columns: list[tuple[str, str]], rows: list[list[
         cell.font = Font(bold=True)
         cell.fill = HEADER_FILL
     for r in rows:
-        ws.append(r)
+        ws.append([_out(v) for v in r])
     ws.freeze_panes = "A2"
     for i, (_k, label) in enumerate(columns, start=1):
         ws.column_dimensions[openpyxl.utils.get_column_letter(i)].width = max(10, min(40, len(label) * 3))
@@ -408,9 +422,19 @@ def quarantine_file(path: Path, fmt: str) -> tuple[bytes, str]:
         if fmt == "parquet":
             return path.read_bytes(), "application/vnd.apache.parquet"
         if fmt == "csv":
-            tbl = con.read_parquet(str(path)).to_arrow_table()
+            import pyarrow as pa
             import pyarrow.csv as pacsv
 
+            tbl = con.read_parquet(str(path)).to_arrow_table()
+            # the values are text as sent: formula-looking cells are neutralised (plain numbers kept)
+            tbl = pa.table(
+                {
+                    name: pa.array([_out(v) for v in col.to_pylist()], col.type)
+                    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+                    else col
+                    for name, col in zip(tbl.column_names, tbl.columns, strict=True)
+                }
+            )
             buf = io.BytesIO()
             buf.write(b"\xef\xbb\xbf")
             pacsv.write_csv(tbl, buf)
@@ -423,7 +447,7 @@ def quarantine_file(path: Path, fmt: str) -> tuple[bytes, str]:
             ws.title = "隔离数据"
             ws.append([d[0] for d in cur.description])
             for row in cur.fetchall():
-                ws.append(list(row))
+                ws.append([_out(v) for v in row])
             buf = io.BytesIO()
             wb.save(buf)
             return buf.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
