@@ -67,7 +67,7 @@ def record_call(
     outcome: str,
     version: int | None = None,
 ) -> None:
-    """One data-API call, allowed or refused, into the hash-chained audit trail and the counters."""
+    """One data-API call, allowed or refused, into the signed audit log and the counters."""
     r = session.scalar(select(Resource).where(Resource.code == unslug(code)))
     audit.record(
         session,
