@@ -23,7 +23,10 @@ def read_witness(path: Path) -> list[Head]:
             out.append(Head.from_json(line))
         except (ValueError, KeyError, TypeError) as e:
             raise Invalid(
-                f"{path} line {n} is not a tree head: {e}", code="audit_bad_witness", field=f"line {n}"
+                "{path} line {line} is not a tree head: {reason}",
+                code="audit_bad_witness",
+                field=f"line {n}",
+                params={"path": str(path), "line": n, "reason": str(e)},
             ) from e
     return out
 
