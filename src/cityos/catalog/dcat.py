@@ -55,13 +55,21 @@ def _text(msgid: str) -> list[Literal]:
     return [Literal(i18n.gettext(msgid, "zh_CN"), lang="zh"), Literal(i18n.gettext(msgid, "en"), lang="en")]
 
 
+def _typed(g: Graph, node: URIRef, cls: URIRef) -> URIRef:
+    """`node`, stated to be a `cls`: DCAT-AP's shapes check the class of every referenced node
+    (frequency, file type, media type, contact point, page) and infer nothing."""
+    g.add((node, RDF.type, cls))
+    return node
+
+
 def _add_dataset(g: Graph, base: str, r: ResourceOut) -> URIRef:
-    ds = URIRef(f"{base}/open/r/{slug(r.code)}")
+    page = _typed(g, URIRef(f"{base}/open/r/{slug(r.code)}"), FOAF.Document)  # the portal's page
+    ds = URIRef(f"{page}#dataset")  # the dataset, not its page: a foaf:Document is not a dataset
     g.add((ds, RDF.type, DCAT.Dataset))
     g.add((ds, DCTERMS.identifier, Literal(r.code)))
     g.add((ds, DCTERMS.title, Literal(r.name, lang="zh")))
     g.add((ds, DCTERMS.description, Literal(r.summary or r.name, lang="zh")))
-    g.add((ds, DCAT.landingPage, ds))
+    g.add((ds, DCAT.landingPage, page))
     publisher = URIRef(f"{base}/open/?department={quote(r.provider_code)}")
     g.add((ds, DCTERMS.publisher, publisher))
     g.add((publisher, RDF.type, FOAF.Agent))
@@ -69,6 +77,7 @@ def _add_dataset(g: Graph, base: str, r: ResourceOut) -> URIRef:
     g.add((publisher, DCTERMS.identifier, Literal(r.provider_code)))
     contact = BNode(f"contact-{slug(r.code)}")
     g.add((ds, DCAT.contactPoint, contact))
+    g.add((contact, RDF.type, VCARD.Kind))
     g.add((contact, RDF.type, VCARD.Organization))
     g.add((contact, VCARD.fn, Literal(r.provider_name, lang="zh")))
     for t in r.tags:
@@ -81,7 +90,8 @@ def _add_dataset(g: Graph, base: str, r: ResourceOut) -> URIRef:
     if r.publish_date is not None:
         g.add((ds, DCTERMS.issued, Literal(r.publish_date, datatype=XSD.date)))
     g.add((ds, DCTERMS.modified, _when(r.last_loaded_at or r.updated_at)))
-    g.add((ds, DCTERMS.accrualPeriodicity, FREQ[FREQUENCIES.get(r.update_cycle, "UNKNOWN")]))
+    freq = FREQ[FREQUENCIES.get(r.update_cycle, "UNKNOWN")]
+    g.add((ds, DCTERMS.accrualPeriodicity, _typed(g, freq, DCTERMS.Frequency)))
     if ckan.downloadable(r):
         for fmt, (label, media) in ckan.FORMATS.items():
             dist = URIRef(f"{base}/open/r/{slug(r.code)}/download.{fmt}#distribution")
@@ -90,10 +100,10 @@ def _add_dataset(g: Graph, base: str, r: ResourceOut) -> URIRef:
             g.add((dist, RDF.type, DCAT.Distribution))
             g.add((dist, DCTERMS.identifier, Literal(ckan.resource_id(r.code, fmt))))
             g.add((dist, DCTERMS.title, Literal(f"{r.name} ({label})", lang="zh")))
-            g.add((dist, DCAT.accessURL, ds))
+            g.add((dist, DCAT.accessURL, page))
             g.add((dist, DCAT.downloadURL, url))
-            g.add((dist, DCTERMS.format, FILE_TYPE[FILE_TYPES[fmt]]))
-            g.add((dist, DCAT.mediaType, URIRef(IANA + media)))
+            g.add((dist, DCTERMS.format, _typed(g, FILE_TYPE[FILE_TYPES[fmt]], DCTERMS.MediaTypeOrExtent)))
+            g.add((dist, DCAT.mediaType, _typed(g, URIRef(IANA + media), DCTERMS.MediaType)))
             if r.last_loaded_at is not None:
                 g.add((dist, DCTERMS.modified, _when(r.last_loaded_at)))
     return ds
@@ -113,7 +123,13 @@ def catalog_graph(*, session: Session, base: str) -> Graph:
     g.add((cat, DCTERMS.title, Literal(f"{prefix} {en}".strip(), lang="en")))
     for lit in _text("Public data released by the city's departments"):
         g.add((cat, DCTERMS.description, lit))
-    g.add((cat, FOAF.homepage, URIRef(f"{base}/open/")))
+    g.add((cat, FOAF.homepage, _typed(g, URIRef(f"{base}/open/"), FOAF.Document)))
+    # the catalog's publisher: the city, whose departments publish the datasets
+    publisher = _typed(g, URIRef(f"{base}/open/#publisher"), FOAF.Agent)
+    g.add((publisher, FOAF.name, Literal(city.name if city else "CityOS", lang="zh")))
+    if city is not None:
+        g.add((publisher, DCTERMS.identifier, Literal(city.code)))
+    g.add((cat, DCTERMS.publisher, publisher))
     items = portal.open_resources(session=session)
     if items:
         g.add((cat, DCTERMS.modified, _when(max(r.updated_at for r in items))))
