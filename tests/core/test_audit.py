@@ -275,3 +275,41 @@ def test_cli_verify_heads_and_witness(tmp_path):
     assert run("audit", "verify", "--no-wait").returncode == 0  # an empty log, as far as the database knows
     r = run("audit", "verify", "--no-wait", "--witness", str(tmp_path / "witness.jsonl"))
     assert r.returncode == 1 and "head_missing" in r.stderr and "deleted_tail" in r.stderr
+
+
+def test_the_worker_job_sequences(db):
+    from cityos.core import jobs
+
+    write(db, 3)
+    (job,) = [j for j in jobs.CORE_JOBS if j.name == "audit.sequence"]
+    assert jobs.run_once(db, job) == 3
+    assert check(db).tree_size == 3
+
+
+def test_an_app_process_sequences_without_a_worker(tmp_path):
+    """The app's entry point starts a sequencer thread unless CITYOS_AUDIT_SEQUENCER=worker."""
+    env = {k: v for k, v in os.environ.items() if k not in ("CITYOS_DATABASE_URL", "CITYOS_AUDIT_KEY")}
+    env["CITYOS_HOME"] = str(tmp_path)
+    cli = [sys.executable, "-m", "cityos"]
+    assert subprocess.run([*cli, "init"], env=env, capture_output=True).returncode == 0
+    assert (
+        subprocess.run([*cli, "token", "create", "--client", "t", "--scope", "geo"], env=env).returncode == 0
+    )
+    probe = (
+        "import time\n"
+        "import cityos.web.main as m\n"
+        "from cityos.core import audit\n"
+        "deadline = time.monotonic() + 3\n"
+        "while audit.pending(m.app.state.db) and time.monotonic() < deadline:\n"
+        "    time.sleep(0.1)\n"
+        "print(audit.pending(m.app.state.db))\n"
+    )
+    off = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**env, "CITYOS_AUDIT_SEQUENCER": "worker"},
+        capture_output=True,
+        text=True,
+    )
+    assert off.stdout.strip() == "1", off.stderr
+    on = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    assert on.stdout.strip() == "0", on.stderr
