@@ -110,3 +110,27 @@ def test_a_rejected_load_with_a_new_schema_changes_nothing(db, city, tmp_path: P
     assert v.state == "accepted"
     with db.reader() as s:
         assert service.schema_of(session=s, code=code).names() == [*HEADER[:6], "email"]
+
+
+def test_the_open_portal_and_ckan_read_the_current_version_after_a_schema_change(
+    db, city, client, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A public field added to the schema after the last load is not in the data yet: downloads
+    and CKAN's datastore_search answer with the version's public fields, not a 500."""
+    steward = city.as_role("data_bureau")
+    with db.transaction() as s:
+        code = population(s, steward, share_type="unconditional", open_type="open")
+    service.load(db=db, actor=steward, code=code, path=write_csv(tmp_path / "p.csv", population_rows(4)))
+    schema = copy.deepcopy(POPULATION_SCHEMA)
+    schema["fields"].append({"name": "street", "title": "街道", "type": "string", "sensitivity": "public"})
+    with db.transaction() as s:
+        service.set_schema(session=s, actor=steward, code=code, table_schema=schema)
+    slug = code.replace("/", "-")
+    res = client.get(f"/open/r/{slug}/download.csv")
+    assert res.status_code == 200, res.text[:300]
+    table = list(csv.reader(io.StringIO(res.content.decode("utf-8-sig"))))
+    assert table[0] == ["division", "household_size"] and len(table) == 5
+    res = client.get("/api/3/action/datastore_search", params={"resource_id": f"{slug}-csv"})
+    assert res.status_code == 200, res.text[:300]
+    assert {f["id"] for f in res.json()["result"]["fields"]} >= {"division", "household_size"}
+    assert "street" not in {f["id"] for f in res.json()["result"]["fields"]}

@@ -410,11 +410,21 @@ def read_plan(
 
 
 def open_access(*, session: Session, code: str) -> Access:
-    """What the public portal shows of an open resource: its public fields, in clear."""
+    """What the public portal shows of an open resource: its public fields, in clear — those of
+    the current version (read with its own schema, under today's rules), so a schema changed
+    since the last load never names a field the data does not have."""
     r = _get(session, code)
     if r.open_type != "open":
         raise Forbidden("This resource is not open to the public", code="not_open")
-    names = [f.name for f in _fields_of(session, r.id) if f.sensitivity == "public"]
+    current = (
+        session.scalar(
+            select(Version).where(Version.resource_id == r.id, Version.number == r.current_version)
+        )
+        if r.current_version is not None
+        else None
+    )
+    fields = _version_schema(session, r, current.schema if current is not None else None).fields
+    names = [f.name for f in fields if f.sensitivity == "public"]
     if not names:
         raise Forbidden("This resource has no public fields", code="no_public_fields")
     return Access(resource_code=r.code, fields=names, clear=names, basis="open")

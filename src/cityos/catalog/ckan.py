@@ -681,7 +681,7 @@ def datastore_search(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
         path, _v = service.version_path(session=ctx.session, code=r.code)
     except (Forbidden, NotFound):
         raise not_found(f'Resource "{rid}" was not found.') from None
-    schema = service.schema_of(session=ctx.session, code=r.code)
+    schema = service.version_schema(session=ctx.session, code=r.code)
     columns = list(acc.fields)
     types: dict[str, str] = {"_id": "int"}
     for name in columns:

@@ -123,7 +123,7 @@ def _resource_context(
         acc = portal.download_access(session=session, actor=p, code=r.code)
         path, _v = service.version_path(session=session, code=r.code)
         rows, _ = reader.page(
-            path, service.schema_of(session=session, code=r.code), acc, filters=[], limit=10
+            path, service.version_schema(session=session, code=r.code), acc, filters=[], limit=10
         )
         downloads = True
     except CityOSError:
@@ -169,7 +169,7 @@ def download(request: Request, code: str, fmt: str, session: Session = S, p: Pri
         raise NotFound("Page not found", code="not_found")
     acc = portal.download_access(session=session, actor=p, code=code)
     path, v = service.version_path(session=session, code=code)
-    schema = service.schema_of(session=session, code=code)
+    schema = service.version_schema(session=session, code=code)
     n = reader.count(path, schema, [])
     with get_database(request).transaction() as w:
         service.record_public_download(session=w, code=acc.resource_code, kind="download", rows=n)
