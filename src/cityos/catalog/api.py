@@ -14,9 +14,10 @@ import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -55,6 +56,7 @@ EXPORT_TYPES = {
     "ndjson": "application/x-ndjson",
     "parquet": "application/vnd.apache.parquet",
 }
+MAX_INT = 2**31 - 1  # ids, offsets and versions beyond the columns' range are the caller's mistake, not a 500
 
 
 class ResourcePage(BaseModel):
@@ -79,7 +81,7 @@ def list_resources(
     share_type: str | None = None,
     stale: bool = False,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_INT),
     session: Session = S,
     _p: Principal = Depends(Require("catalog.view")),
 ) -> ResourcePage:
@@ -267,14 +269,20 @@ def list_requests(
 
 @router.post("/api/v1/catalog/requests/{request_id}/decision", response_model=AccessRequestOut)
 def decide(
-    request_id: int, body: DecisionIn, session: Session = S, p: Principal = Depends(Require("catalog.decide"))
+    request_id: Annotated[int, PathParam(le=MAX_INT)],
+    body: DecisionIn,
+    session: Session = S,
+    p: Principal = Depends(Require("catalog.decide")),
 ) -> AccessRequestOut:
     return service.decide_request(session=session, actor=p, request_id=request_id, decision=body)
 
 
 @router.post("/api/v1/catalog/requests/{request_id}/revoke", response_model=AccessRequestOut)
 def revoke(
-    request_id: int, body: RevokeIn, session: Session = S, p: Principal = Depends(Require("catalog.decide"))
+    request_id: Annotated[int, PathParam(le=MAX_INT)],
+    body: RevokeIn,
+    session: Session = S,
+    p: Principal = Depends(Require("catalog.decide")),
 ) -> AccessRequestOut:
     return service.revoke_grant(session=session, actor=p, request_id=request_id, reason=body.reason)
 
@@ -340,7 +348,6 @@ def overview(session: Session = S, _p: Principal = Depends(Require("catalog.admi
 
 
 # ------------------------------------------------------------------------------------ data API
-MAX_VERSION = 2**31 - 1  # the version column's range: anything larger is a caller's mistake, not a 500
 
 
 def _int(raw: str | None, name: str, *, default: int | None, lo: int, hi: int) -> int | None:
@@ -391,7 +398,7 @@ class Call:
             self.actor = current_principal(self.request, s)
             if not self.actor.is_authenticated:
                 raise Unauthorized("Please log in first", code="login_required")
-            number = _int(version, "version", default=None, lo=1, hi=MAX_VERSION)
+            number = _int(version, "version", default=None, lo=1, hi=MAX_INT)
             plan = service.read_plan(
                 session=s, actor=self.actor, code=self.code, fields=wanted, version=number
             )
@@ -538,7 +545,7 @@ def data_changes(
     call.filters = {"since": since}
     try:
         path, schema, acc, _ = call.prepare(fields, version, [])
-        old_number = _int(since or "-", "since", default=None, lo=0, hi=MAX_VERSION)  # required
+        old_number = _int(since or "-", "since", default=None, lo=0, hi=MAX_INT)  # required
         assert old_number is not None
         old = None
         if old_number > 0:

@@ -8,8 +8,10 @@ client calls), so the tools that read CKAN portals read the city's open data unc
     CKAN organization  a provider department with open resources
     CKAN group         a topic
 
-Only `public` fields ever appear; conditionally open and closed resources are not found. Every
-datastore_search is recorded like a download (service.record_public_download, kind `api`).
+Only `public` fields ever appear; conditionally open and closed resources are not found. The
+fields datastore_search filters, searches and sorts on follow the catalog's one read rule
+(`policy.require`: only fields the caller holds in clear, else 403). Every datastore_search is
+recorded like a download (service.record_public_download, kind `api`).
 Responses have CKAN's shape `{"help", "success", "result"}`; errors `{"help", "success": false,
 "error": {"__type", "message"}}` with CKAN's statuses: 404 Not Found Error, 409 Validation Error,
 403 Authorization Error, 400 Bad Request / Search Query Error. GET with query parameters and POST
