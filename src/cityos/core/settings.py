@@ -8,8 +8,8 @@ CITYOS_WORK_HOURS    working hours per day, e.g. "09:00-12:00,13:30-17:30"
 CITYOS_MQTT_URL      mqtt://host:port of the broker the worker subscribes to (empty: no MQTT)
 CITYOS_SECURE_COOKIES  "1" behind HTTPS
 CITYOS_MAX_UPLOAD_MB   largest uploaded file (a case photo or document) in MB (10)
-CITYOS_AUDIT_KEY       Ed25519 private key (PEM) that signs audit tree heads (CITYOS_HOME/audit/signing-key.pem)
-CITYOS_AUDIT_SEQUENCER "thread" (default): app processes also sequence the audit log; "worker": only the worker
+CITYOS_AUDIT_KEY       Ed25519 key (PEM) signing audit tree heads (CITYOS_HOME/audit/signing-key.pem)
+CITYOS_AUDIT_SEQUENCER "thread" (default): app processes also sequence the audit log; "worker": only it
 """
 
 from __future__ import annotations
