@@ -337,3 +337,37 @@ def test_exports_neutralise_formula_cells_and_keep_numbers(db, city, client, tmp
     # JSON stays as stored: the neutralising quote is for spreadsheets only
     nd = client.get(f"/api/v1/data/{slugged}/export.ndjson", headers=h)
     assert sorted(json.loads(line)["note"] for line in nd.text.splitlines()) == sorted(FORMULAS)
+
+
+def test_a_grant_with_the_id_in_clear_may_look_up_by_it(db, city, world, client) -> None:  # type: ignore[no-untyped-def]
+    """The rule follows the grant, not the field: swj holds the ID in clear and the mobile masked."""
+    swj = _steward(db, "swj", "swj-steward2")
+    with db.reader() as s:
+        provider = identity.principal_for(session=s, username="gaj-steward")
+    with db.transaction() as s:
+        req = service.request_access(
+            session=s,
+            actor=swj,
+            code=world["code"],
+            data=AccessRequestIn(purpose="纳税人身份核验", legal_basis="《税收征收管理法》"),
+        )
+    with db.transaction() as s:
+        service.decide_request(
+            session=s,
+            actor=provider,
+            request_id=req.id,
+            decision=DecisionIn(
+                approve=True, reason="同意", fields=["id_number", "mobile"], clear_fields=["id_number"]
+            ),
+        )
+    h = _token(db, city, "swj", "税务核验系统")
+    idn, mobile = world["rows"][5][0], world["rows"][5][4]
+    r = client.get(f"/api/v1/data/{world['url']}/rows/{idn}", headers=h)
+    assert r.status_code == 200, r.text
+    assert r.json()["row"] == {"id_number": idn, "mobile": mask_value("mobile", mobile)}
+    f = client.get(f"/api/v1/data/{world['url']}/rows", params={"id_number": f"in.({idn})"}, headers=h)
+    assert f.status_code == 200 and f.json()["rows"] == [r.json()["row"]]
+    m = client.get(f"/api/v1/data/{world['url']}/rows", params={"mobile": f"eq.{mobile}"}, headers=h)
+    assert m.status_code == 403 and m.json()["error"]["code"] == "field_masked"
+    d = client.get(f"/api/v1/data/{world['url']}/rows", params={"division": "eq.371302"}, headers=h)
+    assert d.status_code == 403 and d.json()["error"]["code"] == "field_not_granted"
