@@ -446,11 +446,19 @@ def _masked(acc: Access) -> list[str]:
     return [f for f in acc.fields if f not in acc.clear]
 
 
+# the data API's own 400s (web/openapi.py documents the 401/403/404/422 every route may give)
+BAD_REQUEST: dict[int | str, dict[str, Any]] = {
+    400: {
+        "description": "A parameter out of range (`bad_integer`) or a page cursor not of this listing "
+        "(`bad_cursor`)",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+}
 ROWS_PARAMS = {"fields", "limit", "after", "version"}
 EXPORT_PARAMS = {"fields", "version"}
 
 
-@router.get("/api/v1/data/{code}/rows", tags=["data"])
+@router.get("/api/v1/data/{code}/rows", tags=["data"], responses=BAD_REQUEST)
 def data_rows(
     code: str,
     request: Request,
@@ -481,7 +489,7 @@ def data_rows(
     }
 
 
-@router.get("/api/v1/data/{code}/rows/{key}", tags=["data"])
+@router.get("/api/v1/data/{code}/rows/{key}", tags=["data"], responses=BAD_REQUEST)
 def data_lookup(
     code: str,
     key: str,
@@ -504,7 +512,7 @@ def data_lookup(
     return {"resource": acc.resource_code, "version": call.version, "row": row, "masked": _masked(acc)}
 
 
-@router.get("/api/v1/data/{code}/export.{fmt}", tags=["data"])
+@router.get("/api/v1/data/{code}/export.{fmt}", tags=["data"], responses=BAD_REQUEST)
 def data_export(
     code: str,
     fmt: str,
@@ -532,7 +540,7 @@ def data_export(
     )
 
 
-@router.get("/api/v1/data/{code}/changes", tags=["data"])
+@router.get("/api/v1/data/{code}/changes", tags=["data"], responses=BAD_REQUEST)
 def data_changes(
     code: str,
     request: Request,
