@@ -164,7 +164,7 @@ def test_pdf_documents_are_accepted_without_a_rendition(cases, db):
 # ---------------------------------------------------------------- who may attach and see
 def test_who_may_attach(cases, db):
     c = report(db, cases)
-    with pytest.raises(Forbidden), db.transaction() as s:  # a citizen who did not report it
+    with pytest.raises(NotFound), db.transaction() as s:  # a citizen who did not report it
         other = identity.add_user(
             session=s,
             actor=identity.SYSTEM,
@@ -184,7 +184,7 @@ def test_who_may_attach(cases, db):
         attach(db, cases, c.id, png(), role="citizen", stage="after")
     assert e.value.code == "role_not_allowed"
     far = report(db, cases, where=IN_LUOZHUANG)
-    with pytest.raises(Forbidden):  # a grid worker of another grid
+    with pytest.raises(NotFound):  # a grid worker of another grid: not a case they can see
         attach(db, cases, far.id, png(), role="grid_worker")
     with pytest.raises(Invalid) as e:
         attach(db, cases, c.id, png(), role="inspector", stage="during")
@@ -266,8 +266,8 @@ def test_staff_file_route_needs_someone_who_may_see_the_case(cases, db, client):
     url = f"/api/v1/cases/{far.id}/attachments/{a.id}/file"
     assert client.get(url).status_code == 401
     cases.login(client, "grid_worker")  # 金雀山社区第1网格: not this case's region
-    assert client.get(url).json()["error"]["code"] == "out_of_region"
-    assert client.get(f"/api/v1/cases/{far.id}/attachments").status_code == 403
+    assert client.get(url).json()["error"]["code"] == "not_found"  # nothing said about the case
+    assert client.get(f"/api/v1/cases/{far.id}/attachments").status_code == 404
 
 
 def test_public_route_serves_only_public_photos_of_that_case(cases, db, client):

@@ -8,17 +8,17 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
-from cityos.cases import admin, consoles, flows, service
-from cityos.cases.schemas import CHANNELS, CaseOut
+from cityos.cases import admin, consoles, flows, policy, service
+from cityos.cases.schemas import CHANNELS, DB_INT_MAX, CaseOut
 from cityos.core import i18n
 from cityos.core.errors import CityOSError
 from cityos.identity import service as identity
-from cityos.identity.permissions import CITYWIDE_ROLES, region_in_scope
+from cityos.identity.permissions import region_in_scope
 from cityos.identity.schemas import Principal
 from cityos.web.deps import Require, RequirePage, get_session
 from cityos.web.forms import attempt
@@ -44,7 +44,7 @@ def _view_states(view: str) -> tuple[str, ...]:
 def _map_start(session: Session, p: Principal) -> dict[str, str]:
     """Where the map opens: the whole city for city-wide viewers, else the viewer's own region."""
     city = identity.city(session=session)
-    if p.region_code and not p.roles & CITYWIDE_ROLES:
+    if p.region_code and not policy.sees_whole_city(p):
         r = identity.get_region(session=session, code=p.region_code)
         if r.level in NEXT_LEVEL:
             return {"under": r.code, "name": r.name, "level": NEXT_LEVEL[r.level]}
@@ -103,7 +103,7 @@ def _hotline_page(
 @router.get("/hotline")
 def hotline(
     request: Request,
-    filed: int = 0,
+    filed: int = Query(0, ge=0, le=DB_INT_MAX),
     session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("cases.hotline")),
 ) -> Response:
@@ -493,7 +493,7 @@ def add_rule(
 @router.post("/admin/rules/{rule_id}")
 def update_rule(
     request: Request,
-    rule_id: int,
+    rule_id: int = Path(ge=1, le=DB_INT_MAX),
     category_prefix: str = Form(""),
     region_prefix: str = Form(""),
     basis: str = Form(""),
@@ -513,7 +513,7 @@ def update_rule(
 @router.post("/admin/rules/{rule_id}/delete")
 def delete_rule(
     request: Request,
-    rule_id: int,
+    rule_id: int = Path(ge=1, le=DB_INT_MAX),
     session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("cases.taxonomy")),
 ) -> Response:

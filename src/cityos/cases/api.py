@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -16,15 +18,19 @@ from sqlalchemy.orm import Session
 from cityos.cases import attachments, evaluation, service
 from cityos.cases.admin_views import api_router as consoles_api
 from cityos.cases.attachments import EXTENSIONS
-from cityos.cases.schemas import AttachmentOut, CaseOut, CategoryOut, ReportIn, TimelineEntry
+from cityos.cases.schemas import DB_INT_MAX, AttachmentOut, CaseOut, CategoryOut, ReportIn, TimelineEntry
+from cityos.core.errors import Invalid
 from cityos.identity import service as identity
 from cityos.identity.schemas import Principal
-from cityos.web.deps import Require, authenticated, get_session
+from cityos.web.deps import Require, get_session
 from cityos.web.forms import read_upload
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 router.include_router(consoles_api)  # the map's points, nearby open cases: before /{case_id}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Ids past the databases' 64-bit integers are refused as invalid input (422), not sent to SQL.
+CaseId = Annotated[int, PathParam(ge=1, le=DB_INT_MAX)]
+AttachmentId = Annotated[int, PathParam(ge=1, le=DB_INT_MAX)]
 
 
 class CasePage(BaseModel):
@@ -37,9 +43,9 @@ class CasePage(BaseModel):
 class TransitionIn(BaseModel):
     action: str
     reason: str = Field("", max_length=2000)
-    expected_version: int | None = None
-    department_code: str | None = None
-    hours: float | None = None
+    expected_version: int | None = Field(None, ge=0, le=DB_INT_MAX)
+    department_code: str | None = Field(None, max_length=40)
+    hours: float | None = Field(None, allow_inf_nan=False)
 
 
 @router.get("/categories", response_model=list[CategoryOut])
@@ -66,10 +72,10 @@ def list_cases(
     channel: str | None = None,
     region: str | None = None,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=DB_INT_MAX),
     after: str | None = Query(None, max_length=40, description="keyset cursor: the last page's next_after"),
     session: Session = Depends(get_session, scope="function"),
-    p: Principal = Depends(Require("cases.view")),
+    p: Principal = Depends(Require("cases.read")),
 ) -> CasePage:
     """Newest first. Page with `after` (each page's `next_after`: as fast on page 10,000 as on
     page 1) or with `offset`. `total` counts up to 10,000 cases; beyond that `total_exact` is false."""
@@ -89,19 +95,33 @@ def list_cases(
     )
 
 
+class ScoreOut(BaseModel):
+    score: float = Field(description="0–100")
+    grade: str = Field(description="A ≥ 90, B ≥ 75, C ≥ 60, D ≥ 40, E below")
+
+
+# An object per score, not a [score, grade] pair: a tuple becomes a JSON Schema `prefixItems`,
+# which OpenAPI 3.0 tools and client generators do not read.
 class EvaluationOut(BaseModel):
     start: datetime
     end: datetime
     scope: str
     counts: dict[str, int]
     rates: dict[str, float | None]
-    scores: dict[str, tuple[float, str] | None]
+    scores: dict[str, ScoreOut | None]
     formulas: dict[str, str]
+
+
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(9998, 12, 31)  # a period the calendar can count in
 
 
 def _evaluation(
     session: Session, p: Principal, start: date, end: date, region: str | None, department: str | None
 ) -> evaluation.Evaluation:
+    if not FIRST_DAY <= start <= end <= LAST_DAY:
+        raise Invalid(
+            "The period must start before it ends, within 2000–9998", field="start", code="bad_period"
+        )
     tz = ZoneInfo("Asia/Shanghai")
     dept_id = identity.get_department(session=session, code=department).id if department else None
     return evaluation.evaluate(
@@ -131,7 +151,7 @@ def get_evaluation(
         scope=ev.scope,
         counts=ev.counts,
         rates=ev.rates,
-        scores=ev.scores,
+        scores={k: None if v is None else ScoreOut(score=v[0], grade=v[1]) for k, v in ev.scores.items()},
         formulas={**evaluation.FORMULAS, **evaluation.SCORES},
     )
 
@@ -155,25 +175,25 @@ def evaluation_xlsx(
 
 @router.get("/{case_id}", response_model=CaseOut)
 def get_case(
-    case_id: int,
+    case_id: CaseId,
     session: Session = Depends(get_session, scope="function"),
-    p: Principal = Depends(Require("cases.view")),
+    p: Principal = Depends(Require("cases.read")),
 ) -> CaseOut:
     return service.get_case(session=session, actor=p, case_id=case_id)
 
 
 @router.get("/{case_id}/timeline", response_model=list[TimelineEntry])
 def timeline(
-    case_id: int,
+    case_id: CaseId,
     session: Session = Depends(get_session, scope="function"),
-    p: Principal = Depends(Require("cases.view")),
+    p: Principal = Depends(Require("cases.read")),
 ) -> list[TimelineEntry]:
     return service.timeline(session=session, actor=p, case_id=case_id)
 
 
 @router.post("/{case_id}/transitions", response_model=CaseOut)
 def transition(
-    case_id: int,
+    case_id: CaseId,
     body: TransitionIn,
     session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(Require("cases.act")),
@@ -194,9 +214,9 @@ def transition(
 
 @router.get("/{case_id}/attachments", response_model=list[AttachmentOut])
 def list_attachments(
-    case_id: int,
+    case_id: CaseId,
     session: Session = Depends(get_session, scope="function"),
-    p: Principal = Depends(authenticated),
+    p: Principal = Depends(Require("cases.read")),
 ) -> list[AttachmentOut]:
     """The case's photos, documents and links, for the reporter and staff who may see the case."""
     return attachments.attachments(session=session, actor=p, case_id=case_id)
@@ -204,13 +224,13 @@ def list_attachments(
 
 @router.post("/{case_id}/attachments", response_model=list[AttachmentOut], status_code=201)
 def add_attachments(
-    case_id: int,
+    case_id: CaseId,
     files: list[UploadFile] = File(
         ..., description="JPEG, PNG, WebP or PDF; the type is read from the bytes"
     ),
     stage: str = Form("before", description="before | after | other"),
     session: Session = Depends(get_session, scope="function"),
-    p: Principal = Depends(authenticated),
+    p: Principal = Depends(Require("cases.read")),
 ) -> list[AttachmentOut]:
     """Attach one or more files (multipart field `files`). Too large: 413 `file_too_large`; not a
     photo or PDF: 422 `file_type_not_allowed`. The same bytes twice on one stage are one attachment."""
@@ -229,11 +249,11 @@ def add_attachments(
 
 @router.get("/{case_id}/attachments/{attachment_id}/file")
 def attachment_file(
-    case_id: int,
-    attachment_id: int,
+    case_id: CaseId,
+    attachment_id: AttachmentId,
     rendition: str = Query("original", description="original (as uploaded) | public (no EXIF)"),
     session: Session = Depends(get_session, scope="function"),
-    p: Principal = Depends(authenticated),
+    p: Principal = Depends(Require("cases.read")),
 ) -> Response:
     """The file as uploaded (GPS and all, for people who may see the case), or the photo's public
     rendition without metadata."""

@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityos.cases.models import Case, CaseAttachment
-from cityos.cases.queries import _check_view
+from cityos.cases.queries import visible_case
 from cityos.cases.schemas import STAGES, AttachmentOut
 from cityos.core import audit, clock, files
 from cityos.core.errors import Forbidden, Invalid, NotFound, TooLarge
@@ -129,12 +129,16 @@ def _clean_filename(name: str, media_type: str, sha: str) -> str:
 
 
 # ---------------------------------------------------------------- use cases
-def _case(session: Session, actor: Principal, case_id: int) -> Case:
-    case = session.get(Case, case_id)
-    if case is None:
-        raise NotFound("Case not found", params={"id": case_id})
-    _check_view(actor, case)
-    return case
+def _case(session: Session, actor: Principal, case_id: int, with_report: bool = False) -> Case:
+    """The case if `actor` may see it (policy.visible), else not found. `with_report`: the file comes
+    with the report that created the case in this same request (Open311's POST, whose token sees no
+    case afterwards)."""
+    if with_report:
+        case = session.get(Case, case_id)
+        if case is None or case.channel != "api" or not has(actor, "cases.open311"):
+            raise NotFound("Case not found", params={"id": case_id})
+        return case
+    return visible_case(session, actor, case_id)
 
 
 def _may_attach(actor: Principal, case: Case, stage: str) -> None:
@@ -164,11 +168,18 @@ def _room_for_one_more(session: Session, case_id: int) -> None:
 
 
 def add_attachment(
-    *, session: Session, actor: Principal, case_id: int, stage: str, filename: str, data: bytes
+    *,
+    session: Session,
+    actor: Principal,
+    case_id: int,
+    stage: str,
+    filename: str,
+    data: bytes,
+    with_report: bool = False,
 ) -> AttachmentOut:
     """Attach a photo or PDF to a case. `data` are the uploaded bytes (callers read at most one byte
     more than the limit, so an oversized upload is refused without reading it all)."""
-    case = _case(session, actor, case_id)
+    case = _case(session, actor, case_id, with_report)
     _may_attach(actor, case, stage)
     limit = get_settings().max_upload_bytes
     if not data:
@@ -228,10 +239,16 @@ def add_attachment(
 
 
 def add_link(
-    *, session: Session, actor: Principal, case_id: int, url: str, stage: str = "before"
+    *,
+    session: Session,
+    actor: Principal,
+    case_id: int,
+    url: str,
+    stage: str = "before",
+    with_report: bool = False,
 ) -> AttachmentOut:
     """Attach a link to media kept elsewhere (Open311 `media_url`). Stored as given, never fetched."""
-    case = _case(session, actor, case_id)
+    case = _case(session, actor, case_id, with_report)
     _may_attach(actor, case, stage)
     url = url.strip()
     parts = urlsplit(url)
@@ -346,9 +363,14 @@ def open_public_photo(*, session: Session, number: str, attachment_id: int) -> t
     return _public_out(row), path
 
 
-def first_public_media(*, session: Session, case_ids: list[int]) -> dict[int, AttachmentOut]:
-    """Each case's first public photo or media link, in one query (Open311 `media_url`)."""
-    first: dict[int, AttachmentOut] = {}
-    for row in _public_rows(session, case_ids):
-        first.setdefault(row.case_id, _public_out(row))
+def first_public_media(*, session: Session, numbers: list[str]) -> dict[str, AttachmentOut]:
+    """Each case's first public photo or media link, by case number (Open311 `media_url`)."""
+    if not numbers:
+        return {}
+    ids: dict[int, str] = {
+        i: n for i, n in session.execute(select(Case.id, Case.number).where(Case.number.in_(numbers)))
+    }
+    first: dict[str, AttachmentOut] = {}
+    for row in _public_rows(session, list(ids)):
+        first.setdefault(ids[row.case_id], _public_out(row))
     return first

@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session
 
 from cityos.cases import flows, service
 from cityos.cases.models import Case, CaseEvent
+from cityos.cases.policy import visible
 from cityos.cases.schemas import CaseOut, ReportIn
 from cityos.core import clock
 from cityos.core.errors import Invalid
 from cityos.geo import service as geo
-from cityos.identity.permissions import authorize, region_in_scope
+from cityos.identity.permissions import authorize
 from cityos.identity.schemas import Principal
 
 CALLBACKS = ("phone", "sms", "none")  # 回访方式
@@ -172,6 +173,7 @@ def nearby_open_cases(
     deg = cat.duplicate_radius_m / 90_000.0  # a generous box; the exact test is the distance below
     rows = session.scalars(
         select(Case).where(
+            visible(actor),
             Case.category_code.startswith(category_code[:3]),
             Case.state.in_(flows.OPEN_STATES),
             Case.duplicate_of.is_(None),
@@ -182,8 +184,6 @@ def nearby_open_cases(
     ).all()
     out = []
     for other in rows:
-        if not region_in_scope(actor, other.region_code):
-            continue
         d = geo.distance_m(loc.lon, loc.lat, other.lon or 0.0, other.lat or 0.0)
         if d <= cat.duplicate_radius_m:
             out.append((service.get_case(session=session, actor=actor, case_id=other.id), round(d, 1)))

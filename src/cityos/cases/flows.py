@@ -1,5 +1,7 @@
-"""The closed loop as one declarative table: states, the transitions between them, who may take
-each, and whether a reason is required. The service, the pages' buttons and the docs read it.
+"""The closed loop as one declarative table: states, the transitions between them, the permission
+each needs (permissions.py maps roles to them), and whether a reason is required. The service
+(loop.py, where each row's effect sits under the same action name), the pages' buttons and the docs
+read it.
 
     reported ──file──▶ filed ──dispatch──▶ dispatched ──accept──▶ handling ──report_back──▶ handled
        │                 ▲  ▲                  │                     │  ▲                     │
@@ -14,6 +16,9 @@ each, and whether a reason is required. The service, the pages' buttons and the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from cityos.identity.permissions import has
+from cityos.identity.schemas import Principal
 
 STATES = (
     "reported",
@@ -34,7 +39,7 @@ class Transition:
     action: str
     sources: tuple[str, ...]
     target: str | None  # None: decided by the service (resume returns to where it was)
-    roles: frozenset[str]
+    permission: str  # cases.dispatch | cases.handle | cases.verify
     reason_required: bool = False
     label: str = ""  # English msgid for the button
 
@@ -43,32 +48,32 @@ def _t(
     action: str,
     sources: tuple[str, ...],
     target: str | None,
-    roles: set[str],
+    permission: str,
     reason: bool = False,
     label: str = "",
 ) -> Transition:
-    return Transition(action, sources, target, frozenset(roles), reason, label or action)
+    return Transition(action, sources, target, permission, reason, label or action)
 
 
-DISPATCH = {"dispatcher", "admin"}
+DISPATCH, HANDLE, VERIFY = "cases.dispatch", "cases.handle", "cases.verify"
 TRANSITIONS: dict[str, Transition] = {
     t.action: t
     for t in [
         _t("file", ("reported",), "filed", DISPATCH, label="File"),
         _t("reject", ("reported",), "rejected", DISPATCH, reason=True, label="Reject"),
         _t("dispatch", ("filed",), "dispatched", DISPATCH, label="Dispatch"),
-        _t("accept", ("dispatched",), "handling", {"handler"}, label="Accept"),
+        _t("accept", ("dispatched",), "handling", HANDLE, label="Accept"),
         _t(
             "return",
             ("dispatched", "handling"),
             "filed",
-            {"handler"},
+            HANDLE,
             reason=True,
             label="Return (wrong department)",
         ),
-        _t("report_back", ("handling",), "handled", {"handler"}, reason=True, label="Report back"),
-        _t("verify", ("handled",), "closed", {"inspector", "grid_worker"}, label="Verified: close"),
-        _t("rework", ("handled",), "handling", {"inspector", "grid_worker"}, reason=True, label="Rework"),
+        _t("report_back", ("handling",), "handled", HANDLE, reason=True, label="Report back"),
+        _t("verify", ("handled",), "closed", VERIFY, label="Verified: close"),
+        _t("rework", ("handled",), "handling", VERIFY, reason=True, label="Rework"),
         _t("extend", ("handling",), "handling", DISPATCH, reason=True, label="Grant extension"),
         _t(
             "suspend",
@@ -86,11 +91,11 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 
-def allowed(action: str, state: str, roles: frozenset[str]) -> bool:
+def allowed(action: str, state: str, actor: Principal) -> bool:
     t = TRANSITIONS.get(action)
-    return t is not None and state in t.sources and bool(t.roles & roles)
+    return t is not None and state in t.sources and has(actor, t.permission)
 
 
-def actions_for(state: str, roles: frozenset[str]) -> list[Transition]:
-    """The transitions a viewer with these roles may take from this state (the case page's buttons)."""
-    return [t for t in TRANSITIONS.values() if state in t.sources and t.roles & roles]
+def actions_for(state: str, actor: Principal) -> list[Transition]:
+    """The transitions this viewer may take from this state (the case page's buttons)."""
+    return [t for t in TRANSITIONS.values() if state in t.sources and has(actor, t.permission)]

@@ -25,11 +25,13 @@ from cityos.identity.schemas import Principal
 AUTO_MERGE_CHANNELS = ("sensor", "camera")  # trusted machine channels: duplicates merge by themselves
 
 
-def report_case(*, session: Session, actor: Principal, report: ReportIn) -> CaseOut:
+def report_case(
+    *, session: Session, actor: Principal, report: ReportIn, permission: str = "cases.report"
+) -> CaseOut:
     """A report enters the loop from any channel (citizen, hotline, grid worker, inspector, API, and
     sensing/cameras later). A report with coordinates is placed in its grid and region chain; one
     with only an address is placed by the operator's region code."""
-    authorize(actor, "cases.report")
+    authorize(actor, permission)  # cases.open311 for Open311's POST: that token may do nothing else
     if report.channel not in CHANNELS:
         raise Invalid("Unknown channel", field="channel", code="unknown_channel")
     if report.urgency not in URGENCIES:

@@ -10,13 +10,16 @@
                                           and the common page / page_size extension
 - GET  requests/{id}.{fmt}                one request (as a one-element list)
 - GET  tokens/{token}.{fmt}               requests are created in real time, so a token is the id
-- GET  servicerequestupdates.{fmt}        the update feed (mySociety's extension): every timeline entry
+- GET  servicerequestupdates.{fmt}        the update feed (mySociety's extension): every timeline entry,
+                                          internal notes blanked
 - GET  discovery.{fmt}                    service discovery
 
-jurisdiction_id is the city's division code. `extensions=true` adds `extended_attributes` with the
-channel and the notes history. Errors are a list of {code, description} (XML: <errors><error>…).
-A request's `media_url` is its first photo's public rendition (no EXIF, so no GPS) or the link it
-was posted with.
+Every answer about a case is its public projection (policy.public_projection, the same as the public
+case page): coordinates rounded, only public notes, no names, no phones. An `open311` token posts
+requests and can do nothing else in CityOS. jurisdiction_id is the city's division code.
+`extensions=true` adds `extended_attributes` with the channel and the public notes history.
+Errors are a list of {code, description} (XML: <errors><error>…). A request's `media_url` is its
+first photo's public rendition (no EXIF, so no GPS) or the link it was posted with.
 """
 
 from __future__ import annotations
@@ -32,16 +35,18 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from cityos.cases import attachments, service, taxonomy
-from cityos.cases.schemas import AttachmentOut, CaseOut, ReportIn
+from cityos.cases.policy import CLOSED_STATES
+from cityos.cases.schemas import AttachmentOut, PublicCase, ReportIn
 from cityos.core import clock
 from cityos.core.errors import CityOSError
 from cityos.core.settings import get_settings
 from cityos.identity import service as identity
-from cityos.identity.schemas import Principal
+from cityos.identity.permissions import has
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 TZ = ZoneInfo("Asia/Shanghai")
 MAX_SPAN = timedelta(days=90)
+MAX_INT = 2**63 - 1  # the largest integer PostgreSQL and SQLite store
 ROOTS = {
     "services": ("services", "service"),
     "requests": ("service_requests", "request"),
@@ -132,11 +137,6 @@ def _jurisdiction(request: Request, session: Session) -> None:
         raise Open311Error(
             404, f"jurisdiction_id {j} not found; this endpoint serves {city.code if city else ''}"
         )
-
-
-def _reader() -> Principal:
-    # Reading requests is public in GeoReport v2; personal data is never part of the answer.
-    return Principal(kind="user", id=0, username="open311", roles=frozenset({"leader"}))
 
 
 def handle(request: Request, fmt: str, fn: Any) -> Response:
@@ -249,32 +249,19 @@ def media_url(request: Request, number: str, media: AttachmentOut | None) -> str
     return media.url or f"{request.base_url}p/cases/{number}/photos/{media.id}"
 
 
-def request_row(
-    session: Session,
-    c: CaseOut,
-    extensions: bool = False,
-    media: str | None = None,
-    last: tuple[str, datetime | None] | None = None,
-    departments: dict[int, str] | None = None,
-) -> dict[str, Any]:
-    """One request; a page passes its cases' last notes and department names, read once."""
-    note, updated = last if last is not None else service.last_note(session=session, case_id=c.id)
-    dept = None
-    if c.department_id:
-        if departments is None or c.department_id not in departments:
-            departments = {c.department_id: identity.get_department(session=session, id=c.department_id).name}
-        dept = departments[c.department_id]
+def request_row(c: PublicCase, extensions: bool = False, media: str | None = None) -> dict[str, Any]:
+    """One request, from the case's public projection (the public case page shows the same)."""
     row: dict[str, Any] = {
         "service_request_id": c.number,
-        "status": "closed" if c.state in ("closed", "rejected", "merged") else "open",
-        "status_notes": note or None,
+        "status": c.status,
+        "status_notes": c.status_note or None,
         "service_name": c.category_name,
         "service_code": c.category_code,
         "description": c.description,
-        "agency_responsible": dept,
+        "agency_responsible": c.agency,
         "service_notice": None,
         "requested_datetime": w3(c.reported_at),
-        "updated_datetime": w3(updated or c.reported_at),
+        "updated_datetime": w3(c.updated_at),
         "expected_datetime": w3(c.deadline),
         "address": c.address or None,
         "address_id": None,
@@ -284,13 +271,17 @@ def request_row(
         "media_url": media,
     }
     if extensions:
-        tl = service.timeline(session=session, actor=_reader(), case_id=c.id)
         row["extended_attributes"] = {
             "channel": c.channel,
             "state": c.state,
-            "notes": [{"datetime": w3(e.at), "type": e.action, "summary": e.note} for e in tl],
+            "notes": [{"datetime": w3(n.at), "type": n.action, "summary": n.note} for n in c.notes],
         }
     return row
+
+
+def _rows(request: Request, s: Session, cases: list[PublicCase], ext: bool) -> list[dict[str, Any]]:
+    first = attachments.first_public_media(session=s, numbers=[c.number for c in cases])
+    return [request_row(c, ext, media_url(request, c.number, first.get(c.number))) for c in cases]
 
 
 @router.get("/requests.{fmt}")
@@ -302,9 +293,7 @@ def get_requests(request: Request, fmt: str) -> Response:
         page = _int(qp.get("page"), 1, "page")
         size = min(_int(qp.get("page_size"), 1000, "page_size"), 1000)
         if ids:
-            cases = service.list_cases(
-                session=s, actor=_reader(), numbers=ids, limit=len(ids), count_cap=0
-            ).items
+            cases = service.public_cases(session=s, numbers=ids, limit=len(ids))
         else:
             end = parse_w3(qp["end_date"], "end_date") if qp.get("end_date") else clock.now()
             start = parse_w3(qp["start_date"], "start_date") if qp.get("start_date") else end - MAX_SPAN
@@ -333,40 +322,16 @@ def get_requests(request: Request, fmt: str) -> Response:
                     )
                     if ("closed" if st in ("closed", "rejected", "merged") else "open") in wanted
                 )
-            cases = service.list_cases(
+            cases = service.public_cases(
                 session=s,
-                actor=_reader(),
                 category_code=qp.get("service_code"),
                 states=states,
                 since=start,
                 until=end,
                 limit=size,
-                offset=(page - 1) * size,
-                count_cap=0,  # GeoReport v2 has no total
-            ).items
-        ext = qp.get("extensions") == "true"
-        case_ids = [c.id for c in cases]
-        first = attachments.first_public_media(session=s, case_ids=case_ids)
-        notes = service.last_notes(session=s, case_ids=case_ids)
-        depts = {
-            d: identity.get_department(session=s, id=d).name
-            for d in {c.department_id for c in cases if c.department_id}
-        }
-        return render(
-            f,
-            "requests",
-            [
-                request_row(
-                    s,
-                    c,
-                    ext,
-                    media_url(request, c.number, first.get(c.id)),
-                    notes.get(c.id, ("", None)),
-                    depts,
-                )
-                for c in cases
-            ],
-        )
+                offset=_offset(page, size),
+            )
+        return render(f, "requests", _rows(request, s, cases, qp.get("extensions") == "true"))
 
     return handle(request, fmt, go)
 
@@ -378,21 +343,27 @@ def _int(value: str | None, default: int, field: str) -> int:
         n = int(value)
     except ValueError:
         raise Open311Error(400, f"{field} must be a positive integer") from None
-    if n < 1:
+    if not 1 <= n <= MAX_INT:
         raise Open311Error(400, f"{field} must be a positive integer")
     return n
+
+
+def _offset(page: int, size: int) -> int:
+    offset = (page - 1) * size
+    if offset > MAX_INT:  # the databases' 64-bit integers: a page beyond it is not an error of ours
+        raise Open311Error(400, "page is too large")
+    return offset
 
 
 @router.get("/requests/{service_request_id}.{fmt}")
 def get_request(request: Request, service_request_id: str, fmt: str) -> Response:
     def go(s: Session, f: str) -> Response:
-        try:
-            c = service.find_by_number(session=s, actor=_reader(), number=service_request_id)
-        except CityOSError:
-            raise Open311Error(404, f"service_request_id {service_request_id} not found") from None
-        first = attachments.first_public_media(session=s, case_ids=[c.id]).get(c.id)
-        ext = request.query_params.get("extensions") == "true"
-        return render(f, "requests", [request_row(s, c, ext, media_url(request, c.number, first))])
+        cases = service.public_cases(session=s, numbers=[service_request_id], limit=1)
+        if not cases:
+            raise Open311Error(404, f"service_request_id {service_request_id} not found")
+        return render(
+            f, "requests", _rows(request, s, cases, request.query_params.get("extensions") == "true")
+        )
 
     return handle(request, fmt, go)
 
@@ -402,11 +373,9 @@ def get_token(request: Request, token: str, fmt: str) -> Response:
     """Requests are created in real time: the token a client may hold is the request id itself."""
 
     def go(s: Session, f: str) -> Response:
-        try:
-            c = service.find_by_number(session=s, actor=_reader(), number=token)
-        except CityOSError:
-            raise Open311Error(404, f"token {token} not found") from None
-        return render(f, "requests", [{"service_request_id": c.number, "token": token}])
+        if not service.public_cases(session=s, numbers=[token], limit=1):
+            raise Open311Error(404, f"token {token} not found")
+        return render(f, "requests", [{"service_request_id": token, "token": token}])
 
     return handle(request, fmt, go)
 
@@ -423,7 +392,7 @@ async def post_request(request: Request, fmt: str) -> Response:
     def go(s: Session, f: str) -> Response:
         key = data.get("api_key") or request.query_params.get("api_key") or ""
         p = identity.verify_token(session=s, token=key) if key else None
-        if p is None or "open311" not in p.scopes:
+        if p is None or not has(p, "cases.open311"):
             raise Open311Error(403, "Invalid api_key received -- can't proceed with create_request.")
         code = data.get("service_code", "").strip()
         if not code:
@@ -473,12 +442,19 @@ async def post_request(request: Request, fmt: str) -> Response:
                 reporter_name=name[:60],
                 reporter_phone=data.get("phone", "")[:20],
             ),
+            permission="cases.open311",
         )
         if data.get("media_url", "").strip():
-            attachments.add_link(session=s, actor=p, case_id=c.id, url=data["media_url"])
+            attachments.add_link(session=s, actor=p, case_id=c.id, url=data["media_url"], with_report=True)
         if photo is not None:
             attachments.add_attachment(
-                session=s, actor=p, case_id=c.id, stage="before", filename=photo[0], data=photo[1]
+                session=s,
+                actor=p,
+                case_id=c.id,
+                stage="before",
+                filename=photo[0],
+                data=photo[1],
+                with_report=True,
             )
         return render(
             f, "requests", [{"service_request_id": c.number, "service_notice": None, "account_id": None}]
@@ -496,20 +472,19 @@ def updates(request: Request, fmt: str) -> Response:
         start = parse_w3(qp["start_date"], "start_date") if qp.get("start_date") else end - timedelta(days=1)
         if end < start:
             raise Open311Error(400, "end_date is before start_date")
-        rows = []
-        for entry, number, update_id in service.updates_since(
-            session=s, actor=_reader(), since=start.astimezone(UTC), until=end.astimezone(UTC)
-        ):
-            rows.append(
-                {
-                    "update_id": str(update_id),
-                    "service_request_id": number,
-                    "status": "CLOSED" if entry.to_state in ("closed", "rejected", "merged") else "OPEN",
-                    "updated_datetime": w3(entry.at),
-                    "description": entry.note or entry.action,
-                    "media_url": None,
-                }
+        rows = [
+            {
+                "update_id": str(note.id),
+                "service_request_id": number,
+                "status": "CLOSED" if note.to_state in CLOSED_STATES else "OPEN",
+                "updated_datetime": w3(note.at),
+                "description": note.note or note.action,  # internal notes are blank: the step's name
+                "media_url": None,
+            }
+            for number, note in service.public_updates(
+                session=s, since=start.astimezone(UTC), until=end.astimezone(UTC)
             )
+        ]
         return render(f, "updates", rows)
 
     return handle(request, fmt, go)

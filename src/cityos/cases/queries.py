@@ -12,18 +12,22 @@ from sqlalchemy.orm import Session
 from cityos.cases import flows
 from cityos.cases.deadlines import _light
 from cityos.cases.models import Case, CaseCategory, CaseEvent
+from cityos.cases.policy import code_prefix, public_notes, public_projection, visible
 from cityos.cases.schemas import (
+    DB_INT_MAX,
     CaseList,
     CaseOut,
     CategoryOut,
+    PublicCase,
+    PublicNote,
     TimelineEntry,
 )
 from cityos.core import calendar, clock
-from cityos.core.errors import Forbidden, Invalid, NotFound
+from cityos.core.errors import Invalid, NotFound, Unauthorized
 from cityos.geo import service as geo
 from cityos.identity import service as identity
-from cityos.identity.permissions import authorize, department_in_scope, region_in_scope
-from cityos.identity.schemas import Principal
+from cityos.identity.permissions import authorize
+from cityos.identity.schemas import Principal, division_prefix
 
 
 def categories(*, session: Session, active_only: bool = True) -> list[CategoryOut]:
@@ -111,59 +115,32 @@ def _dto(case: Case, category_name: str, now: datetime, cal: calendar.WorkingCal
     )
 
 
-def get_case(*, session: Session, actor: Principal, case_id: int) -> CaseOut:
-    case = session.get(Case, case_id)
+def visible_case(session: Session, actor: Principal, case_id: int) -> Case:
+    """The case, if `actor` may see it (policy.visible); otherwise not found, as if it did not
+    exist — nothing about a case outside one's scope is said."""
+    if not actor.is_authenticated:
+        raise Unauthorized("Please log in first", code="login_required")
+    if not 0 < case_id <= DB_INT_MAX:  # no such id can exist; SQL would overflow
+        raise NotFound("Case not found", params={"id": case_id})
+    case = session.scalar(select(Case).where(Case.id == case_id, visible(actor)))
     if case is None:
         raise NotFound("Case not found", params={"id": case_id})
-    _check_view(actor, case)
-    return _out(session, case)
+    return case
+
+
+def get_case(*, session: Session, actor: Principal, case_id: int) -> CaseOut:
+    return _out(session, visible_case(session, actor, case_id))
 
 
 def timeline(*, session: Session, actor: Principal, case_id: int) -> list[TimelineEntry]:
-    case = session.get(Case, case_id)
-    if case is None:
-        raise NotFound("Case not found", params={"id": case_id})
-    _check_view(actor, case)
+    visible_case(session, actor, case_id)
     rows = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id))
     return [TimelineEntry.model_validate(r) for r in rows]
 
 
-def _check_view(actor: Principal, case: Case) -> None:
-    if actor.kind == "user" and actor.id is not None and case.reporter_user_id == actor.id:
-        return  # reporters always see their own cases
-    authorize(actor, "cases.view")
-    if "handler" in actor.roles and not actor.roles & {
-        "dispatcher",
-        "inspector",
-        "grid_worker",
-        "leader",
-        "admin",
-    }:
-        if not department_in_scope(actor, case.department_id):
-            raise Forbidden("This belongs to another department", code="out_of_department")
-        return
-    if not region_in_scope(actor, case.region_code):
-        raise Forbidden("This region is outside your scope", code="out_of_region")
-
-
 # ---------------------------------------------------------------- lists (scope applied in SQL)
 COUNT_CAP = 10_000  # lists count up to this many cases, then say "at least"
-_DIGITS = frozenset("0123456789")
-
-
-def _code_prefix(column: Any, prefix: str, ranges: bool = True) -> Any:
-    """`column` starts with the division-code prefix, as an index range: LIKE 'p%' uses no index on
-    SQLite (case-insensitive LIKE) nor on PostgreSQL outside the C collation. Codes are digits, and
-    digit strings sort the same in every collation, so p <= code < p' (p with its last non-9 digit
-    raised) holds the codes starting with p; the LIKE stays as the exact test."""
-    like = column.startswith(prefix, autoescape=True)
-    if not ranges or not prefix or not set(prefix) <= _DIGITS:
-        return like
-    head = prefix.rstrip("9")
-    if not head:
-        return and_(column >= prefix, like)
-    upper = head[:-1] + str(int(head[-1]) + 1)
-    return and_(column >= prefix, column < upper, like)
+_code_prefix = code_prefix  # the list tests check the SQL of the prefix ranges
 
 
 def encode_cursor(case: CaseOut) -> str:
@@ -177,7 +154,10 @@ def encode_cursor(case: CaseOut) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         micros, case_id = cursor.split(".")
-        return _EPOCH + timedelta(microseconds=int(micros)), int(case_id)
+        last_id = int(case_id)
+        if not 0 <= last_id <= DB_INT_MAX:
+            raise ValueError(case_id)
+        return _EPOCH + timedelta(microseconds=int(micros)), last_id
     except (ValueError, OverflowError):
         raise Invalid("Not a cursor of this list", field="after", code="bad_cursor") from None
 
@@ -203,32 +183,17 @@ def list_cases(
     after: str | None = None,
     count_cap: int | None = COUNT_CAP,
 ) -> CaseList:
-    """Cases the actor may see, newest first (reported_at, then id). Forbidden rows never load: the
-    region and department scope are part of the query.
+    """Cases the actor may see, newest first (reported_at, then id). Forbidden rows never load:
+    policy.visible is part of the query.
 
     Pages: `after` (the previous page's `next_after`) continues by keyset, which costs the same on
     every page; `offset` still works. The total is counted up to `count_cap` cases (None: exact,
     0: not counted — `total` is then the page's length and not exact)."""
-    from cityos.identity.permissions import CITYWIDE_ROLES
-    from cityos.identity.schemas import division_prefix
-
-    authorize(actor, "cases.view")
+    authorize(actor, "cases.read")
 
     def where(ranges: bool) -> list[Any]:
         """The list's filters; `ranges` adds the index ranges of the region prefixes."""
-        conds: list[Any] = []
-        if actor.kind == "user" and not actor.roles & CITYWIDE_ROLES:
-            if actor.roles <= {"handler"} and actor.department_id is not None:
-                conds.append(Case.department_id == actor.department_id)
-            elif actor.region_code:
-                conds.append(_code_prefix(Case.region_code, division_prefix(actor.region_code), ranges))
-        elif actor.kind == "token" and actor.region_code:
-            conds.append(
-                or_(
-                    _code_prefix(Case.region_code, division_prefix(actor.region_code), ranges),
-                    Case.department_id == actor.department_id,
-                )
-            )
+        conds: list[Any] = [visible(actor, ranges=ranges)]
         if state:
             conds.append(Case.state == state)
         if states:
@@ -238,7 +203,7 @@ def list_cases(
         if channel:
             conds.append(Case.channel == channel)
         if region:
-            conds.append(_code_prefix(Case.region_code, division_prefix(region), ranges))
+            conds.append(code_prefix(Case.region_code, division_prefix(region), ranges))
         if department_id is not None:
             conds.append(Case.department_id == department_id)
         if since:
@@ -308,18 +273,17 @@ def list_cases(
 
 
 def find_by_number(*, session: Session, actor: Principal, number: str) -> CaseOut:
-    row = session.scalar(select(Case).where(Case.number == number))
+    row = session.scalar(select(Case).where(Case.number == number, visible(actor)))
     if row is None:
         raise NotFound("Case not found", params={"id": number})
-    _check_view(actor, row)
     return _out(session, row)
 
 
-def updates_since(
-    *, session: Session, actor: Principal, since: datetime, until: datetime, limit: int = 1000
-) -> list[tuple[TimelineEntry, str, int]]:
-    """Timeline entries in a time window (for the Open311 update feed): (entry, case number, entry id)."""
-    authorize(actor, "cases.view")
+def public_updates(
+    *, session: Session, since: datetime, until: datetime, limit: int = 1000
+) -> list[tuple[str, PublicNote]]:
+    """Timeline entries in a time window as the public sees them (the Open311 update feed):
+    (case number, entry) with internal notes blanked by policy.public_notes."""
     rows = session.execute(
         select(CaseEvent, Case.number)
         .join(Case, Case.id == CaseEvent.case_id)
@@ -327,25 +291,8 @@ def updates_since(
         .order_by(CaseEvent.id)
         .limit(limit)
     ).all()
-    return [(TimelineEntry.model_validate(ev), number, ev.id) for ev, number in rows]
-
-
-def last_notes(*, session: Session, case_ids: list[int]) -> dict[int, tuple[str, datetime | None]]:
-    """Each case's latest timeline note and time, for a page of cases in one query."""
-    if not case_ids:
-        return {}
-    latest = select(func.max(CaseEvent.id)).where(CaseEvent.case_id.in_(case_ids)).group_by(CaseEvent.case_id)
-    rows = session.execute(
-        select(CaseEvent.case_id, CaseEvent.note, CaseEvent.at).where(CaseEvent.id.in_(latest))
-    )
-    return {case_id: (note, at) for case_id, note, at in rows}
-
-
-def last_note(*, session: Session, case_id: int) -> tuple[str, datetime | None]:
-    ev = session.scalars(
-        select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id.desc()).limit(1)
-    ).first()
-    return (ev.note, ev.at) if ev else ("", None)
+    notes = public_notes(TimelineEntry.model_validate(ev) for ev, _n in rows)
+    return [(number, note) for (_ev, number), note in zip(rows, notes, strict=True)]
 
 
 def duplicate_candidates(*, session: Session, actor: Principal, case_id: int) -> list[tuple[CaseOut, float]]:
@@ -354,16 +301,14 @@ def duplicate_candidates(*, session: Session, actor: Principal, case_id: int) ->
     then nearest."""
     from datetime import timedelta
 
-    case = session.get(Case, case_id)
-    if case is None:
-        raise NotFound("Case not found", params={"id": case_id})
-    _check_view(actor, case)
+    case = visible_case(session, actor, case_id)
     if case.lon is None or case.lat is None:
         return []
     cat = _category(session, case.category_code)
     deg = cat.duplicate_radius_m / 90_000.0  # a generous box; the exact test is the haversine below
     rows = session.scalars(
         select(Case).where(
+            visible(actor),
             Case.id != case.id,
             Case.category_code.startswith(case.category_code[:3]),
             Case.state.in_(flows.OPEN_STATES),
@@ -392,29 +337,76 @@ def my_reports(*, session: Session, actor: Principal, limit: int = 100) -> list[
     return _outs(session, rows)
 
 
-def public_view(*, session: Session, number: str) -> tuple[CaseOut, list[TimelineEntry], list[str]]:
-    """What anyone with the case number may see: no reporter, no contact, no people's names, no exact
-    coordinates; the region chain down to the street."""
+def _public(session: Session, rows: list[Case], chains: bool = False) -> list[PublicCase]:
+    """Cases as policy.public_projection, for a page of cases: timelines and department names read
+    once for the page."""
+    if not rows:
+        return []
+    ids = [c.id for c in rows]
+    timelines: dict[int, list[TimelineEntry]] = {i: [] for i in ids}
+    for ev in session.scalars(select(CaseEvent).where(CaseEvent.case_id.in_(ids)).order_by(CaseEvent.id)):
+        timelines[ev.case_id].append(TimelineEntry.model_validate(ev))
+    depts = {
+        d: identity.get_department(session=session, id=d).name
+        for d in {c.department_id for c in rows if c.department_id}
+    }
+    out = []
+    for case, dto in zip(rows, _outs(session, rows), strict=True):
+        chain = (
+            [
+                r.name
+                for r in identity.region_chain(session=session, code=case.region_code)
+                if r.level in ("city", "district", "street")
+            ]
+            if chains
+            else []
+        )
+        agency = depts.get(case.department_id) if case.department_id else None
+        out.append(public_projection(dto, timelines[case.id], agency=agency, region_chain=chain))
+    return out
+
+
+def public_case(*, session: Session, number: str) -> PublicCase:
+    """What anyone with the case number may see (policy.public_projection), with the region chain
+    down to the street."""
     row = session.scalar(select(Case).where(Case.number == number))
     if row is None:
         raise NotFound("Case not found", params={"id": number})
-    out = _out(session, row).model_copy(update={"lon": None, "lat": None, "grid_code": None})
-    events_ = [
-        TimelineEntry.model_validate(e).model_copy(
-            update={
-                "actor": "",
-                "data": {},
-                "note": e.note if e.action in ("report_back", "reject", "suspend") else "",
-            }
-        )
-        for e in session.scalars(select(CaseEvent).where(CaseEvent.case_id == row.id).order_by(CaseEvent.id))
-    ]
-    chain = [
-        r.name
-        for r in identity.region_chain(session=session, code=row.region_code)
-        if r.level in ("city", "district", "street")
-    ]
-    return out, events_, chain
+    return _public(session, [row], chains=True)[0]
+
+
+def public_cases(
+    *,
+    session: Session,
+    numbers: list[str] | None = None,
+    category_code: str | None = None,
+    states: tuple[str, ...] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 1000,
+    offset: int = 0,
+) -> list[PublicCase]:
+    """Cases as the public sees them, newest first (Open311's GET requests). Anyone may read these:
+    each is policy.public_projection, nothing more."""
+    conds: list[Any] = []
+    if numbers:
+        conds.append(Case.number.in_(numbers))
+    if category_code:
+        conds.append(Case.category_code == category_code)
+    if states:
+        conds.append(Case.state.in_(states))
+    if since:
+        conds.append(Case.reported_at >= since)
+    if until:
+        conds.append(Case.reported_at <= until)
+    rows = session.scalars(
+        select(Case)
+        .where(*conds)
+        .order_by(Case.reported_at.desc(), Case.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return _public(session, list(rows))
 
 
 def reporter_of(*, session: Session, case_id: int) -> int | None:

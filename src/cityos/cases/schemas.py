@@ -41,8 +41,12 @@ class ReportIn(BaseModel):
     reporter_phone: str = Field("", max_length=20)
 
 
+DB_INT_MAX = 2**63 - 1  # the largest integer SQLite and PostgreSQL store: ids and offsets stay below
+
+
 class TimelineEntry(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+    id: int | None = None
     at: datetime
     actor: str
     action: str
@@ -78,6 +82,39 @@ class CaseOut(BaseModel):
     version: int
     satisfaction: int | None = None
     light: str | None = None  # green | yellow | red (open cases with a deadline)
+
+
+class PublicNote(BaseModel):
+    """One step of a case's timeline as the public sees it (policy.public_notes)."""
+
+    id: int | None
+    at: datetime
+    action: str
+    to_state: str
+    note: str  # "" when the note is internal
+
+
+class PublicCase(BaseModel):
+    """What anyone may see of a case (policy.public_projection): the public page and Open311."""
+
+    number: str
+    category_code: str
+    category_name: str
+    channel: str
+    state: str
+    status: str  # open | closed (Open311's two states)
+    description: str
+    address: str
+    lon: float | None  # rounded to policy.PUBLIC_DECIMALS
+    lat: float | None
+    region_chain: list[str]
+    agency: str | None  # the handling department's name
+    reported_at: datetime
+    updated_at: datetime
+    deadline: datetime | None
+    closed_at: datetime | None
+    status_note: str  # the latest public note
+    notes: list[PublicNote]
 
 
 class CaseList(BaseModel):

@@ -10,7 +10,8 @@ and tests) call these names; the work is done in sub-modules by concern:
 
 Each transition is checked against the table in flows.py (state, permission, reason), against the
 actor's scope, and against the version the caller saw (optimistic concurrency: two people acting on
-the same case at once — the second gets Conflict/409, never a silent lost update).
+the same case at once — the second gets Conflict/409, never a silent lost update). Who sees which
+case is decided once, in policy.py (`visible`, `public_projection`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from cityos.cases.intake import AUTO_MERGE_CHANNELS, report_case
 from cityos.cases.loop import actions, rate_case, transition
 from cityos.cases.queries import (
     COUNT_CAP,
-    _check_view,
     _code_prefix,
     categories,
     category_exists,
@@ -30,14 +30,14 @@ from cityos.cases.queries import (
     encode_cursor,
     find_by_number,
     get_case,
-    last_note,
-    last_notes,
     list_cases,
     my_reports,
-    public_view,
+    public_case,
+    public_cases,
+    public_updates,
     reporter_of,
     timeline,
-    updates_since,
+    visible_case,
 )
 from cityos.cases.record import _SYSTEM
 from cityos.cases.routing import add_dispatch_rule, load_default_taxonomy, route, set_channel
@@ -48,7 +48,6 @@ __all__ = [
     "LEVELS",
     "YELLOW_AT",
     "_SYSTEM",
-    "_check_view",
     "_code_prefix",
     "actions",
     "add_dispatch_rule",
@@ -60,12 +59,12 @@ __all__ = [
     "encode_cursor",
     "find_by_number",
     "get_case",
-    "last_note",
-    "last_notes",
     "list_cases",
     "load_default_taxonomy",
     "my_reports",
-    "public_view",
+    "public_case",
+    "public_cases",
+    "public_updates",
     "rate_case",
     "report_case",
     "reporter_of",
@@ -73,5 +72,5 @@ __all__ = [
     "set_channel",
     "timeline",
     "transition",
-    "updates_since",
+    "visible_case",
 ]

@@ -9,18 +9,20 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from cityos.cases import attachments, evaluation, flows, service
+from cityos.cases import attachments, evaluation, flows, policy, service
 from cityos.cases.admin_views import NAV as CONSOLES_NAV
 from cityos.cases.admin_views import router as consoles_router
-from cityos.cases.schemas import STAGES, CaseOut, ReportIn
+from cityos.cases.api import FIRST_DAY, LAST_DAY, CaseId
+from cityos.cases.permissions import DEFAULT_CHANNELS
+from cityos.cases.schemas import DB_INT_MAX, STAGES, CaseOut, ReportIn
 from cityos.core import i18n
 from cityos.core.settings import get_settings
 from cityos.identity import service as identity
-from cityos.identity.permissions import CITYWIDE_ROLES, has, region_in_scope
+from cityos.identity.permissions import has, region_in_scope
 from cityos.identity.schemas import Principal
 from cityos.web.deps import RequirePage, get_session
 from cityos.web.forms import attempt, chosen_files, read_upload
@@ -51,11 +53,12 @@ def _max_upload_mb() -> str:
 
 
 def _default_view(p: Principal) -> str:
-    if p.roles & {"dispatcher", "admin"}:
+    """The list a person's work starts from, by the steps they may take."""
+    if has(p, "cases.dispatch"):
         return "queue"
-    if "handler" in p.roles:
+    if has(p, "cases.handle"):
         return "inbox"
-    if p.roles & {"inspector", "grid_worker"}:
+    if has(p, "cases.verify"):
         return "verify"
     return "open"
 
@@ -75,8 +78,8 @@ def case_list(
     state: str = "",
     category: str = "",
     channel: str = "",
-    page: int = 1,
-    after: str = "",
+    page: int = Query(1, ge=1, le=DB_INT_MAX // 30),
+    after: str = Query("", max_length=40),
     session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("cases.view")),
 ) -> Response:
@@ -136,7 +139,7 @@ def report_form(
         {
             "categories": service.categories(session=session),
             "form": {},
-            "hotline": bool(p.roles & {"dispatcher", "admin"}),
+            "hotline": has(p, "cases.hotline"),
             "max_upload_mb": _max_upload_mb(),
         },
     )
@@ -160,15 +163,7 @@ def report(
     session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("cases.report")),
 ) -> Response:
-    default_channel = (
-        "grid_worker"
-        if "grid_worker" in p.roles
-        else "inspector"
-        if "inspector" in p.roles
-        else "hotline"
-        if p.roles & {"dispatcher", "admin"}
-        else "citizen"
-    )
+    default_channel = next((c for c in DEFAULT_CHANNELS if has(p, f"cases.channel.{c}")), "citizen")
     form = {
         "category_code": category_code,
         "description": description,
@@ -219,7 +214,7 @@ def report(
                 "categories": service.categories(session=session),
                 "form": form,
                 "error": msg,
-                "hotline": bool(p.roles & {"dispatcher", "admin"}),
+                "hotline": has(p, "cases.hotline"),
                 "max_upload_mb": _max_upload_mb(),
             },
             status_code=status,
@@ -240,9 +235,11 @@ def evaluation_page(
     try:
         s = date.fromisoformat(start) if start else today.replace(day=1) - timedelta(days=365)
         e = date.fromisoformat(end) if end else today
-    except ValueError:
+        if not FIRST_DAY <= s <= e <= LAST_DAY:
+            raise ValueError(end)
+    except ValueError:  # a period that cannot be counted: the last year, as with no period
         s, e = today - timedelta(days=365), today
-    if not region and p.region_code and not (p.roles & CITYWIDE_ROLES):
+    if not region and p.region_code and not policy.sees_whole_city(p):
         region = p.region_code  # people see their own region's evaluation first
     if region and not region_in_scope(p, region):
         region = p.region_code or ""
@@ -293,7 +290,7 @@ def evaluation_page(
 @router.get("/{case_id}")
 def case_page(
     request: Request,
-    case_id: int,
+    case_id: CaseId,
     session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage()),
 ) -> Response:
@@ -315,7 +312,7 @@ def _attach(session: Session, p: Principal, case_id: int, stage: str, files: lis
 @router.post("/{case_id}/attachments")
 def attach(
     request: Request,
-    case_id: int,
+    case_id: CaseId,
     stage: str = Form("other"),
     photos: list[UploadFile] = File(default=[]),
     session: Session = Depends(get_session, scope="function"),
@@ -335,7 +332,7 @@ def _case_page(
     request: Request,
     session: Session,
     p: Principal,
-    case_id: int,
+    case_id: CaseId,
     error: str | None = None,
     status: int = 200,
 ) -> Response:
@@ -364,10 +361,7 @@ def _case_page(
             "photo_actions": PHOTO_ACTIONS,
             "can_rate": case.state == "closed"
             and case.satisfaction is None
-            and (
-                p.id == service.reporter_of(session=session, case_id=case_id)
-                or bool(p.roles & {"dispatcher", "admin"})
-            ),
+            and (p.id == service.reporter_of(session=session, case_id=case_id) or has(p, "cases.hotline")),
         },
         status_code=status,
     )
@@ -376,14 +370,18 @@ def _case_page(
 @router.post("/{case_id}/rate")
 def rate(
     request: Request,
-    case_id: int,
+    case_id: CaseId,
     score: int = Form(0),
     note: str = Form(""),
+    public: str = Form(""),
     session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage()),
 ) -> Response:
     _r, err, status = attempt(
-        session, lambda: service.rate_case(session=session, actor=p, case_id=case_id, score=score, note=note)
+        session,
+        lambda: service.rate_case(
+            session=session, actor=p, case_id=case_id, score=score, note=note, public=public == "1"
+        ),
     )
     if err:
         return _case_page(request, session, p, case_id, error=err, status=status)
@@ -393,7 +391,7 @@ def rate(
 @router.post("/{case_id}/act")
 def act(
     request: Request,
-    case_id: int,
+    case_id: CaseId,
     action: str = Form(""),
     reason: str = Form(""),
     expected_version: int = Form(0),
@@ -422,7 +420,7 @@ def act(
             reason=reason,
             expected_version=expected_version or None,
             department_code=department_code or None,
-            into_case_id=int(into_case_id) if into_case_id.isdigit() else None,
+            into_case_id=int(into_case_id) if into_case_id.isdigit() and len(into_case_id) < 19 else None,
             hours=extra,
         )
         _attach(session, p, case_id, PHOTO_ACTIONS.get(action, "other"), files)
