@@ -444,12 +444,14 @@ def export_xlsx(*, session: Session, actor: Principal) -> bytes:
     ws.append(list(CATEGORY_COLUMNS))
     for c in cats:
         d = c.model_dump()
-        ws.append([int(d[k]) if k == "active" else d[k] for k in CATEGORY_COLUMNS])
+        ws.append(
+            spreadsheet.neutralise_row([int(d[k]) if k == "active" else d[k] for k in CATEGORY_COLUMNS])
+        )
     ws.freeze_panes = "B2"
     rs = wb.create_sheet(RULE_SHEET)
     rs.append(list(RULE_COLUMNS))
     for r in rules:
-        rs.append([getattr(r, k) for k in RULE_COLUMNS])
+        rs.append(spreadsheet.neutralise_row([getattr(r, k) for k in RULE_COLUMNS]))
     rs.freeze_panes = "A2"
     for sheet in (ws, rs):
         for cell in sheet[1]:
@@ -479,7 +481,9 @@ def _letter(i: int) -> str:
 
 
 def _text(v: Any) -> str:
-    return spreadsheet.read_cell(v)  # one reading of a cell for every import
+    text = spreadsheet.read_cell(v)  # one reading of a cell for every import
+    # undo the export's neutralisation ('=…, '+…, '-…, '@…) so export → import changes nothing
+    return text[1:] if text[:1] == "'" and text[1:2] in spreadsheet.FORMULA_STARTS else text
 
 
 _TRUE = {"1", "true", "yes", "y", "是", "启用"}

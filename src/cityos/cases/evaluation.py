@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityos.cases.models import Case, CaseCategory, CaseEvent
-from cityos.core import calendar
+from cityos.core import calendar, spreadsheet
 from cityos.identity.permissions import authorize
 from cityos.identity.schemas import Principal, division_prefix
 
@@ -197,11 +197,12 @@ def to_xlsx(ev: Evaluation) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "综合评价"
-    ws.append(["综合评价", f"{ev.start:%Y-%m-%d} — {ev.end:%Y-%m-%d}", ev.scope])
+    # the scope is the caller's region text: written as text, never as a formula (OWASP)
+    ws.append(spreadsheet.neutralise_row(["综合评价", f"{ev.start:%Y-%m-%d} — {ev.end:%Y-%m-%d}", ev.scope]))
     ws["A1"].font = Font(bold=True)
     ws.append(["指标 indicator", "数值 value", "公式 formula"])
     for row in ev.rows():
-        ws.append(list(row))
+        ws.append(spreadsheet.neutralise_row(row))
     ws.column_dimensions["A"].width = 22
     ws.column_dimensions["B"].width = 16
     ws.column_dimensions["C"].width = 60
