@@ -240,3 +240,12 @@ def test_default_taxonomy_is_complete(loop, db):
         "突发事件",
         "其他事件",
     }
+
+
+def test_every_row_of_the_table_has_its_effect_next_to_it():
+    """loop.py registers one effect per row of flows.TRANSITIONS, in the table's order, so reading
+    the table and the effects side by side shows every step."""
+    from cityos.cases import loop
+
+    assert list(loop.EFFECTS) == list(flows.TRANSITIONS)
+    assert {t.permission for t in flows.TRANSITIONS.values()} == set(STEP_ROLES)

@@ -180,3 +180,21 @@ def test_an_open311_token_reaches_open311_and_nothing_else(closed, city, db, cli
     row = client.get(f"/open311/v2/requests/{number}.json").json()[0]
     assert row["media_url"].endswith(f"/p/cases/{number}/photos/{att.id + 1}")
     assert (row["lat"], row["long"]) == (35.052, 118.351)
+
+
+def test_open311_numbers_and_dates_past_the_limits_are_400(closed, client):  # type: ignore[no-untyped-def]
+    huge = str(2**63)
+    for params in (
+        {"page": huge},
+        {"page_size": huge},
+        {"page": str(2**62), "page_size": "1000"},  # an offset past 64 bits
+        {"start_date": "0001-01-01T00:00:00Z"},
+        {"end_date": "0001-01-01T00:00:00Z"},
+        {"end_date": "9999-12-31T23:59:59+08:00"},
+    ):
+        for path in ("/open311/v2/requests.json", "/open311/v2/servicerequestupdates.json"):
+            r = client.get(path, params=params)
+            if path.endswith("updates.json") and set(params) & {"page", "page_size"}:
+                continue  # the update feed has no pages
+            assert r.status_code == 400, (path, params, r.status_code)
+            assert r.json()[0]["code"] == 400

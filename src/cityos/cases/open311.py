@@ -71,6 +71,8 @@ def parse_w3(value: str, field: str) -> datetime:
         )
     except ValueError:
         raise Open311Error(400, f"{field} must be a W3C date/time (e.g. 2026-11-23T09:00:00+08:00)") from None
+    if not 1970 <= t.year <= 9998:  # a window 90 days before year 1 or in year 9999 cannot be counted
+        raise Open311Error(400, f"{field} must be between 1970 and 9998")
     return t if t.tzinfo else t.replace(tzinfo=TZ)
 
 
