@@ -191,3 +191,20 @@ def test_ids_past_the_databases_integers_are_refused_not_a_server_error(matrix, 
     assert r.status_code == 422 and r.json()["error"]["code"] == "bad_cursor"
     # the largest id that fits is simply not found
     assert client.get(f"/api/v1/cases/{huge - 1}").status_code == 404
+
+
+def test_evaluation_counts_only_the_cases_one_may_see(matrix, client):  # type: ignore[no-untyped-def]
+    """The evaluation is a report over cases: the same rule decides which it counts."""
+    from datetime import timedelta
+
+    from cityos.core import clock
+
+    today = clock.local(clock.now()).date()
+    period = {"start": str(today - timedelta(days=1)), "end": str(today + timedelta(days=1))}
+    for username, expected in EXPECTED.items():
+        if username.startswith("citizen"):
+            continue  # no evaluation page for citizens
+        _login(client, username)
+        r = client.get("/api/v1/cases/evaluation", params=period)
+        assert r.status_code == 200, (username, r.text)
+        assert r.json()["counts"]["受理数"] == len(expected), username

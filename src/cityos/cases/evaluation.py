@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityos.cases.models import Case, CaseCategory, CaseEvent
+from cityos.cases.policy import visible
 from cityos.core import calendar, spreadsheet
 from cityos.identity.permissions import authorize
 from cityos.identity.schemas import Principal, division_prefix
@@ -91,7 +92,11 @@ def evaluate(
     department_id: int | None = None,
 ) -> Evaluation:
     authorize(actor, "cases.view", region_code=region, department_id=department_id)
-    q = select(Case).where(Case.reported_at >= start, Case.reported_at < end, Case.state != "merged")
+    # the cases the actor may see (policy.visible), as in every list: a handler evaluates their
+    # department's cases, a district's dispatcher their district's, a leader the city's
+    q = select(Case).where(
+        visible(actor), Case.reported_at >= start, Case.reported_at < end, Case.state != "merged"
+    )
     if region:
         q = q.where(Case.region_code.startswith(division_prefix(region)))
     if department_id is not None:
