@@ -249,3 +249,13 @@ def test_every_row_of_the_table_has_its_effect_next_to_it():
 
     assert list(loop.EFFECTS) == list(flows.TRANSITIONS)
     assert {t.permission for t in flows.TRANSITIONS.values()} == set(STEP_ROLES)
+
+
+def test_an_extension_of_nan_or_infinite_hours_is_refused(loop, db):
+    c = report(db, loop)
+    for r, a, kw in ACTION_SETUP["report_back"]:
+        c = step(db, loop, r, c, a, **kw)
+    for hours in (float("nan"), float("inf"), 0.0, 721.0):
+        with pytest.raises(Invalid) as e:
+            step(db, loop, "dispatcher", c, "extend", reason="等材料", hours=hours)
+        assert e.value.code == "bad_hours", hours

@@ -111,7 +111,7 @@ def _rework(s: Step) -> None:
 
 @effect("extend")  # handling → handling, cases.dispatch, reason
 def _extend(s: Step) -> None:
-    if not s.hours or s.hours <= 0 or s.hours > 24 * 30:
+    if not s.hours or not 0 < s.hours <= 24 * 30:  # also refuses NaN, which compares false to all
         raise Invalid("Extension hours must be between 0 and 720", field="hours", code="bad_hours")
     s.case.deadline = calendar.get_calendar(s.session).add_working_hours(s.case.deadline or s.now, s.hours)
     s.case.stage_hours = (s.case.stage_hours or 0) + s.hours
