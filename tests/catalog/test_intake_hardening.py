@@ -7,14 +7,18 @@ import dataclasses
 import io
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
 
 import openpyxl
+import pyarrow.parquet as pq
 from fastapi.testclient import TestClient
 
-from cityos.catalog import jobs, service
+from cityos.catalog import engine, jobs, service
 from cityos.core.settings import get_settings, use_settings
 from cityos.identity import service as identity
 from cityos.web.app import create_app
@@ -165,3 +169,62 @@ def test_what_a_killed_load_leaves_is_swept_and_nothing_else(db, city, tmp_path:
     with db.reader() as s:
         path, _ = service.version_path(session=s, code=code)
     assert path.exists() and path.stat().st_size > 0
+
+
+def test_a_load_killed_with_sigkill_leaves_no_half_file_and_the_sweep_clears_it(tmp_path: Path) -> None:
+    """A real kill -9 half-way through a load (the process kills itself the moment its quarantine
+    file starts): no half or empty Parquet file under a final name, and what is left (the load's
+    work folder, the half-written temporary file) goes with the sweep."""
+    home = tmp_path / "home"
+    home.mkdir()
+    rows = population_rows(60_000)
+    for r in rows[::7]:
+        r[4] = "12345"  # not a mobile: quarantined, so a quarantine file is written
+    csv_path = write_csv(tmp_path / "p.csv", rows)
+    script = f"""
+import json, os, signal, threading, time
+from pathlib import Path
+from cityos.catalog import service
+from cityos.catalog.schemas import ResourceIn
+from cityos.cli import cli_principal
+from cityos.core.db import Database, make_engine
+from cityos.core.migrate import upgrade
+from cityos.identity import service as identity
+from cityos.identity.schemas import DepartmentIn, RegionIn
+e = make_engine('sqlite:///{home}/cityos.db'); upgrade(e); db = Database(e)
+with db.transaction() as s:
+    identity.add_region(session=s, actor=identity.SYSTEM,
+        region=RegionIn(code='371300', name='临沂市', level='city'))
+    identity.add_department(session=s, actor=identity.SYSTEM,
+        department=DepartmentIn(code='gaj', name='临沂市公安局', region_code='371300'))
+    code = service.create_resource(session=s, actor=cli_principal(), data=ResourceIn(
+        class_code='101001', name='人口', provider='gaj', share_type='unconditional',
+        update_cycle='monthly', table_schema=json.loads({json.dumps(json.dumps(POPULATION_SCHEMA))}))).code
+print(code, flush=True)
+folder = Path({str(home)!r}) / 'datasets' / code.replace('/', '-')
+def kill_when_writing():  # kill -9 the moment the quarantine file starts to be written
+    while not any('quarantine' in p.name for p in folder.glob('*')):
+        time.sleep(0.0005)
+    os.kill(os.getpid(), signal.SIGKILL)
+def progress(step, rows):
+    if step == 'write':
+        threading.Thread(target=kill_when_writing, daemon=True).start()
+service.load(db=db, actor=cli_principal(), code=code, path=Path({str(csv_path)!r}), progress=progress)
+"""
+    env = {k: v for k, v in os.environ.items() if k != "CITYOS_DATABASE_URL"}
+    env["CITYOS_HOME"] = str(home)
+    r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert r.returncode == -signal.SIGKILL, r.stderr
+    folder = home / "datasets" / r.stdout.strip().replace("/", "-")
+    assert [p for p in (folder / "tmp").glob("load-*")], "the killed load left its work folder"
+    # under a final name only whole files (the snapshot, renamed when complete); the quarantine
+    # being written when the process died is under its temporary name
+    finals = list(folder.glob("[!.]*.parquet"))
+    assert all(pq.read_metadata(p).num_rows > 0 for p in finals), finals
+    assert not [p for p in finals if "quarantine" in p.name]
+    assert engine.sweep(home / "datasets") == 0  # too recent: it might be a load still running
+    old = time.time() - 13 * 3600
+    for p in [*(folder / "tmp").glob("load-*"), *folder.glob(".*")]:
+        os.utime(p, (old, old))
+    assert engine.sweep(home / "datasets") >= 1
+    assert not list((folder / "tmp").glob("load-*")) and not list(folder.glob(".*"))
