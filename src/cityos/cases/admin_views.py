@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from cityos.cases import admin, consoles, flows, policy, service
-from cityos.cases.schemas import CHANNELS, DB_INT_MAX, CaseOut
+from cityos.cases.schemas import CHANNELS, ID_MAX, CaseOut
 from cityos.core import i18n
 from cityos.core.errors import CityOSError
 from cityos.identity import service as identity
@@ -103,7 +103,7 @@ def _hotline_page(
 @router.get("/hotline")
 def hotline(
     request: Request,
-    filed: int = Query(0, ge=0, le=DB_INT_MAX),
+    filed: int = Query(0, ge=0, le=ID_MAX),
     session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("cases.hotline")),
 ) -> Response:
@@ -493,7 +493,7 @@ def add_rule(
 @router.post("/admin/rules/{rule_id}")
 def update_rule(
     request: Request,
-    rule_id: int = Path(ge=1, le=DB_INT_MAX),
+    rule_id: int = Path(ge=1, le=ID_MAX),
     category_prefix: str = Form(""),
     region_prefix: str = Form(""),
     basis: str = Form(""),
@@ -513,7 +513,7 @@ def update_rule(
 @router.post("/admin/rules/{rule_id}/delete")
 def delete_rule(
     request: Request,
-    rule_id: int = Path(ge=1, le=DB_INT_MAX),
+    rule_id: int = Path(ge=1, le=ID_MAX),
     session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("cases.taxonomy")),
 ) -> Response:

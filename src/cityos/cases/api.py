@@ -18,7 +18,15 @@ from sqlalchemy.orm import Session
 from cityos.cases import attachments, evaluation, service
 from cityos.cases.admin_views import api_router as consoles_api
 from cityos.cases.attachments import EXTENSIONS
-from cityos.cases.schemas import DB_INT_MAX, AttachmentOut, CaseOut, CategoryOut, ReportIn, TimelineEntry
+from cityos.cases.schemas import (
+    DB_INT_MAX,
+    ID_MAX,
+    AttachmentOut,
+    CaseOut,
+    CategoryOut,
+    ReportIn,
+    TimelineEntry,
+)
 from cityos.core.errors import Invalid
 from cityos.identity import service as identity
 from cityos.identity.schemas import Principal
@@ -28,9 +36,9 @@ from cityos.web.forms import read_upload
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 router.include_router(consoles_api)  # the map's points, nearby open cases: before /{case_id}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# Ids past the databases' 64-bit integers are refused as invalid input (422), not sent to SQL.
-CaseId = Annotated[int, PathParam(ge=1, le=DB_INT_MAX)]
-AttachmentId = Annotated[int, PathParam(ge=1, le=DB_INT_MAX)]
+# Ids past what an id column holds are refused as invalid input (422), not sent to SQL.
+CaseId = Annotated[int, PathParam(ge=1, le=ID_MAX)]
+AttachmentId = Annotated[int, PathParam(ge=1, le=ID_MAX)]
 
 
 class CasePage(BaseModel):

@@ -20,7 +20,7 @@ from cityos.cases.policy import visible
 from cityos.cases.queries import _category, _out, visible_case
 from cityos.cases.record import _timeline
 from cityos.cases.routing import route
-from cityos.cases.schemas import DB_INT_MAX, CaseOut
+from cityos.cases.schemas import ID_MAX, CaseOut
 from cityos.core import audit, calendar, clock, events
 from cityos.core.errors import Conflict, Forbidden, Invalid
 from cityos.identity import service as identity
@@ -139,7 +139,7 @@ def _reopen(s: Step) -> None:
 def _merge(s: Step) -> None:
     target = (
         s.session.scalar(select(Case).where(Case.id == s.into_case_id, visible(s.actor)))
-        if s.into_case_id and 0 < s.into_case_id <= DB_INT_MAX
+        if s.into_case_id and 0 < s.into_case_id <= ID_MAX
         else None
     )
     if target is None or target.id == s.case.id or target.state not in flows.OPEN_STATES:

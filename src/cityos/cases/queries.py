@@ -14,7 +14,7 @@ from cityos.cases.deadlines import _light
 from cityos.cases.models import Case, CaseCategory, CaseEvent
 from cityos.cases.policy import code_prefix, public_notes, public_projection, visible
 from cityos.cases.schemas import (
-    DB_INT_MAX,
+    ID_MAX,
     CaseList,
     CaseOut,
     CategoryOut,
@@ -120,7 +120,7 @@ def visible_case(session: Session, actor: Principal, case_id: int) -> Case:
     exist — nothing about a case outside one's scope is said."""
     if not actor.is_authenticated:
         raise Unauthorized("Please log in first", code="login_required")
-    if not 0 < case_id <= DB_INT_MAX:  # no such id can exist; SQL would overflow
+    if not 0 < case_id <= ID_MAX:  # no such id can exist; SQL would overflow
         raise NotFound("Case not found", params={"id": case_id})
     case = session.scalar(select(Case).where(Case.id == case_id, visible(actor)))
     if case is None:
@@ -155,7 +155,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         micros, case_id = cursor.split(".")
         last_id = int(case_id)
-        if not 0 <= last_id <= DB_INT_MAX:
+        if not 0 <= last_id <= ID_MAX:
             raise ValueError(case_id)
         return _EPOCH + timedelta(microseconds=int(micros)), last_id
     except (ValueError, OverflowError):

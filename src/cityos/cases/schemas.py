@@ -41,7 +41,8 @@ class ReportIn(BaseModel):
     reporter_phone: str = Field("", max_length=20)
 
 
-DB_INT_MAX = 2**63 - 1  # the largest integer SQLite and PostgreSQL store: ids and offsets stay below
+DB_INT_MAX = 2**63 - 1  # the largest integer SQLite and PostgreSQL store: offsets stay below
+ID_MAX = 2**31 - 1  # ids are INTEGER columns, 32 bits on PostgreSQL: a larger one cannot exist
 
 
 class TimelineEntry(BaseModel):

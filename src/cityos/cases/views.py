@@ -420,7 +420,7 @@ def act(
             reason=reason,
             expected_version=expected_version or None,
             department_code=department_code or None,
-            into_case_id=int(into_case_id) if into_case_id.isdigit() and len(into_case_id) < 19 else None,
+            into_case_id=int(into_case_id) if into_case_id.isdigit() and len(into_case_id) < 11 else None,
             hours=extra,
         )
         _attach(session, p, case_id, PHOTO_ACTIONS.get(action, "other"), files)
