@@ -158,13 +158,18 @@ def test_what_a_killed_load_leaves_is_swept_and_nothing_else(db, city, tmp_path:
     leftovers = [folder / ".0f1e.parquet", folder / ".quarantine-77.parquet", folder / ".9a.duckdb"]
     for p in leftovers:
         p.write_bytes(b"")
+    # and a whole snapshot no version names (killed between writing it and recording it)
+    orphan = folder / ("d" * 64 + ".parquet")
+    orphan.write_bytes((folder / kept[-1]).read_bytes())
+    (folder / ("d" * 64 + ".duckdb")).write_bytes(b"serving copy")
     fresh = folder / ".running.parquet"  # a load running now: too recent to touch
     fresh.write_bytes(b"")
     old = time.time() - 13 * 3600
-    for p in [work, *leftovers]:
+    for p in [work, *leftovers, orphan, *(folder / k for k in kept)]:  # the versions' own files too
         os.utime(p, (old, old))
-    assert jobs.purge(db) == 4
+    assert jobs.purge(db) == 5
     assert not work.exists() and not any(p.exists() for p in leftovers) and fresh.exists()
+    assert not orphan.exists() and not (folder / ("d" * 64 + ".duckdb")).exists()
     assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".") and p.is_file()) == kept
     with db.reader() as s:
         path, _ = service.version_path(session=s, code=code)

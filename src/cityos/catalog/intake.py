@@ -6,6 +6,7 @@ Part of the catalog's service; other modules call `cityos.catalog.service`, whic
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -366,4 +367,33 @@ def purge_rejected_files(*, session: Session, older_than_days: int = 30) -> int:
         v.path = None
         v.quarantine_path = None
         n += 1
+    return n
+
+
+def purge_orphan_files(*, session: Session, older_than_hours: float = engine.LEFTOVER_HOURS) -> int:
+    """Whole files no version names, older than `older_than_hours`: a load killed after it wrote
+    its snapshot (renamed when complete) but before it recorded the version leaves one, and its
+    serving copy. Recent ones may belong to a load still being recorded and are kept."""
+    store = get_settings().datastore
+    if not store.is_dir():
+        return 0
+    used = {
+        p
+        for row in session.execute(select(Version.path, Version.quarantine_path))
+        for p in row
+        if p is not None
+    }
+    cutoff = time.time() - older_than_hours * 3600
+    n = 0
+    for f in store.glob("*/*.parquet"):
+        if f.name.startswith(".") or str(f.relative_to(store)) in used:
+            continue
+        try:
+            if f.stat().st_mtime >= cutoff:
+                continue
+            f.unlink()
+            reader.serving_path(f).unlink(missing_ok=True)
+            n += 1
+        except FileNotFoundError:
+            continue
     return n

@@ -19,9 +19,11 @@ def overdue_requests(db: Database) -> int:
 
 
 def purge(db: Database) -> int:
-    """Files of rejected/discarded loads past their 30 days, and what killed loads left behind."""
+    """Files of rejected/discarded loads past their 30 days, and what killed loads left behind:
+    temporary files and work folders, and whole files no version names."""
     with db.transaction() as s:
         n = service.purge_rejected_files(session=s)
+        n += service.purge_orphan_files(session=s)
     return n + engine.sweep(get_settings().datastore)
 
 
