@@ -313,3 +313,13 @@ def test_an_app_process_sequences_without_a_worker(tmp_path):
     assert off.stdout.strip() == "1", off.stderr
     on = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
     assert on.stdout.strip() == "0", on.stderr
+
+
+def test_an_altered_subtree_hash_is_named(db):
+    """Stored subtree hashes are what proofs are built from: one that is not the recomputed hash is
+    named with the leaves it covers."""
+    build(db)
+    sql(db, "UPDATE audit_tree_nodes SET hash = :h WHERE level = 4 AND idx = 0", h="cd" * 32)
+    res = check(db)
+    assert [(f.kind, f.index) for f in res.findings] == [("node_altered", 0)]
+    assert "0..15" in res.findings[0].message

@@ -16,6 +16,7 @@ file. What is found is named:
     head_missing    a head number skipped, or a witness' head gone from the database
     head_altered    a database head that differs from the witness' copy of it
     legacy_chain    the hash chain of entries from before the Merkle log is broken
+    node_altered    a stored subtree hash (what proofs are built from) is not the recomputed one
     unsigned        entries no signed head covers (only when every entry should be signed)
 """
 
@@ -26,13 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from cityos.core.audit import keys
 from cityos.core.audit.entries import GENESIS, chain_hash, digest, entry_leaf_hash
 from cityos.core.audit.merkle import Frontier
-from cityos.core.audit.tree import HEADS, LOG, Head, head_of, read_local_head
+from cityos.core.audit.models import NODE_MIN_LEVEL
+from cityos.core.audit.tree import HEADS, LOG, NODES, Head, head_of, read_local_head
 from cityos.core.settings import get_settings
 
 MAX_REORDER_PAIRS = 1000
@@ -160,6 +162,9 @@ class _Pass:
         self.last_good = 0
         self.mismatched: list[tuple[int, Any]] = []  # the first MAX_REORDER_PAIRS, named one by one
         self.more_mismatched = 0
+        self.nodes: dict[
+            tuple[int, int], bytes
+        ] = {}  # subtrees completed in this batch, to hold against the stored
         self.stored: dict[int, str] = {}
         self.legacy_prev: str | None = GENESIS
         self.legacy_seq = 1
@@ -189,9 +194,39 @@ class _Pass:
         res.checked += 1
         if self.gap:
             return
-        self.frontier.append(bytes.fromhex(r.leaf_hash or "00" * 32))
+        for level, idx, h in self.frontier.append(bytes.fromhex(r.leaf_hash or "00" * 32)):
+            if level >= NODE_MIN_LEVEL:
+                self.nodes[(level, idx)] = h
         for cp in self.checkpoints.get(self.frontier.size, []):
             self._compare(cp)
+
+    def check_nodes(self, session: Session) -> None:
+        """The stored subtree hashes that proofs and the sequencer build on must be the recomputed ones."""
+        if not self.nodes:
+            return
+        keys_ = list(self.nodes)
+        stored: dict[tuple[int, int], str] = {}
+        for k in range(0, len(keys_), 500):
+            part = keys_[k : k + 500]
+            rows = session.execute(
+                select(NODES.c.level, NODES.c.idx, NODES.c.hash).where(
+                    tuple_(NODES.c.level, NODES.c.idx).in_(part)
+                )
+            ).all()
+            stored.update({(r.level, r.idx): r.hash for r in rows})
+        for (level, idx), h in self.nodes.items():
+            if stored.get((level, idx)) != h.hex():
+                first = idx << level
+                what = "missing" if (level, idx) not in stored else "not theirs"
+                self.res.findings.append(
+                    Finding(
+                        "node_altered",
+                        first,
+                        f"the stored hash of leaves {first}..{first + (1 << level) - 1} is "
+                        f"{what}: proofs over them would fail",
+                    )
+                )
+        self.nodes = {}
 
     def _compare(self, cp: _Checkpoint) -> None:
         size = self.frontier.size
@@ -296,6 +331,7 @@ def verify(
             break
         for r in rows:
             p.row(r)
+        p.check_nodes(session)
         after = rows[-1].leaf_index
     p.explain_mismatches()
     res.tree_size = p.expected
