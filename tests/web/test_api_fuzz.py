@@ -18,7 +18,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("fuzz")]
-FUZZ_EXAMPLES = int(os.environ.get("CITYOS_FUZZ_EXAMPLES", "10"))
+FUZZ_EXAMPLES = int(os.environ.get("CITYOS_FUZZ_EXAMPLES", "25"))
 
 
 @pytest.fixture(scope="module")
