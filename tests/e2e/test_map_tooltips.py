@@ -12,7 +12,7 @@ import pytest
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 JS = Path(__file__).resolve().parents[2] / "src" / "cityos" / "web" / "static" / "js"
-EVIL = "<img src=x onerror=\"window.pwned=1\">"
+EVIL = '<img src=x onerror="window.pwned=1">'
 LABELS = {
     "labelCode": "代码",
     "labelWorker": "网格员",
