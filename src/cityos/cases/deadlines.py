@@ -70,6 +70,7 @@ def check_deadlines(*, session: Session, now: datetime | None = None) -> dict[st
                 "",
                 {"used": round(used, 2), "limit": case.stage_hours},
             )
+            events.publish(session, "cases.CaseReminded", {"case_id": case.id, "state": case.state})
             reminded += 1
         if now > case.deadline:
             over = cal.working_hours_between(case.deadline, now)

@@ -182,6 +182,12 @@ CLOSING_EVENTS = {
     "rejected": "cases.CaseRejected",
     "merged": "cases.CaseMerged",
 }
+# Steps that put work on someone's desk: the notifications (cityos.notify) address them.
+STEP_EVENTS = {
+    "dispatch": "cases.CaseDispatched",
+    "rework": "cases.CaseReworked",
+    "return": "cases.CaseReturned",
+}
 
 
 def _check_step(actor: Principal, case: Case, t: flows.Transition) -> None:
@@ -246,6 +252,12 @@ def transition(
         raise Conflict("The case was changed by someone else; reload it", code="stale_case") from None
     if dst in CLOSING_EVENTS:
         events.publish(session, CLOSING_EVENTS[dst], {"case_id": case.id, "number": case.number})
+    if action in STEP_EVENTS:
+        events.publish(
+            session,
+            STEP_EVENTS[action],
+            {"case_id": case.id, "number": case.number, "department_id": case.department_id, **step.data},
+        )
     audit.record(  # the last write: the audit chain's lock is held only until the commit
         session,
         actor=actor.actor,

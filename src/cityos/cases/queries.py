@@ -16,6 +16,7 @@ from cityos.cases.policy import code_prefix, public_notes, public_projection, vi
 from cityos.cases.schemas import (
     ID_MAX,
     CaseList,
+    CaseNotice,
     CaseOut,
     CategoryOut,
     PublicCase,
@@ -412,3 +413,76 @@ def public_cases(
 def reporter_of(*, session: Session, case_id: int) -> int | None:
     row = session.get(Case, case_id)
     return row.reporter_user_id if row else None
+
+
+# ---------------------------------------------------------------- the home page's work counts
+NEAR_HOURS = 24  # a handling case whose deadline falls within this many hours is "due soon"
+
+
+def work_counts(*, session: Session, actor: Principal, now: datetime | None = None) -> dict[str, int]:
+    """What the actor has to do and what changed since yesterday, as counts of the cases
+    policy.visible lets them see (one query): the home page's 待办. Red: an open case past its
+    stage deadline (the deadline is the stage's limit on the working calendar, so past it is the
+    red light)."""
+    authorize(actor, "cases.read")
+    now = now or clock.now()
+    day_ago, soon = now - timedelta(hours=24), now + timedelta(hours=NEAR_HOURS)
+    open_ = Case.state.in_(flows.OPEN_STATES)
+
+    def n(*conds: Any) -> Any:
+        return func.count(Case.id).filter(and_(*conds))
+
+    row = session.execute(
+        select(
+            n(Case.state == "reported").label("to_file"),
+            n(Case.state == "filed").label("to_dispatch"),
+            n(Case.state == "filed", Case.return_count > 0).label("returned"),
+            n(open_, Case.deadline.is_not(None), Case.deadline < now).label("red"),
+            n(Case.state == "dispatched").label("to_accept"),
+            n(Case.state == "handling", Case.deadline.is_not(None), Case.deadline <= soon).label("due_soon"),
+            n(Case.state == "handling", Case.rework_count > 0).label("rework"),
+            n(Case.state == "handling").label("handling"),
+            n(Case.state == "handled").label("to_verify"),
+            n(open_).label("open"),
+            n(Case.reported_at >= day_ago).label("new_today"),
+            n(Case.state == "closed", Case.closed_at >= day_ago).label("closed_today"),
+            n(Case.state == "closed").label("closed"),
+            n(Case.state == "closed", Case.closed_on_time.is_(True)).label("closed_on_time"),
+        ).where(visible(actor))
+    ).one()
+    return {k: int(v or 0) for k, v in row._mapping.items()}
+
+
+def overdue_by_district(*, session: Session, actor: Principal, now: datetime | None = None) -> dict[str, int]:
+    """Open cases past their stage deadline per district (the region code's first six digits),
+    among the cases the actor may see: the leader's summary."""
+    authorize(actor, "cases.read")
+    now = now or clock.now()
+    district = func.substr(Case.region_code, 1, 6)
+    rows = session.execute(
+        select(district, func.count(Case.id))
+        .where(visible(actor), Case.state.in_(flows.OPEN_STATES), Case.deadline < now)
+        .group_by(district)
+        .order_by(func.count(Case.id).desc())
+    ).all()
+    return {str(code): int(count) for code, count in rows}
+
+
+def notice_of(*, session: Session, case_id: int) -> CaseNotice | None:
+    """What the notification handlers need to know of a case to address a message: no actor (the
+    recipients are decided by permissions and scope by the caller), so nothing here reaches a page."""
+    case = session.get(Case, case_id)
+    if case is None:
+        return None
+    return CaseNotice(
+        id=case.id,
+        number=case.number,
+        state=case.state,
+        category_name=_category_names(session, {case.category_code}).get(case.category_code, ""),
+        region_code=case.region_code,
+        department_id=case.department_id,
+        deadline=case.deadline,
+        reporter_user_id=case.reporter_user_id,
+        reporter_name=case.reporter_name,
+        reporter_phone=case.reporter_phone,
+    )

@@ -57,6 +57,22 @@ class TimelineEntry(BaseModel):
     data: dict[str, Any]
 
 
+class CaseNotice(BaseModel):
+    """What a notification about a case is addressed by (cases.queries.notice_of): the system's
+    own read, never shown as such on a page."""
+
+    id: int
+    number: str
+    state: str
+    category_name: str
+    region_code: str
+    department_id: int | None
+    deadline: datetime | None
+    reporter_user_id: int | None
+    reporter_name: str
+    reporter_phone: str
+
+
 class CaseOut(BaseModel):
     id: int
     number: str

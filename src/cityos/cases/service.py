@@ -32,12 +32,15 @@ from cityos.cases.queries import (
     get_case,
     list_cases,
     my_reports,
+    notice_of,
+    overdue_by_district,
     public_case,
     public_cases,
     public_updates,
     reporter_of,
     timeline,
     visible_case,
+    work_counts,
 )
 from cityos.cases.record import _SYSTEM
 from cityos.cases.routing import add_dispatch_rule, load_default_taxonomy, route, set_channel
@@ -62,6 +65,8 @@ __all__ = [
     "list_cases",
     "load_default_taxonomy",
     "my_reports",
+    "notice_of",
+    "overdue_by_district",
     "public_case",
     "public_cases",
     "public_updates",
@@ -73,4 +78,5 @@ __all__ = [
     "timeline",
     "transition",
     "visible_case",
+    "work_counts",
 ]

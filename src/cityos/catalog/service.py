@@ -56,6 +56,7 @@ from cityos.catalog.resources import (
     update_resource,
 )
 from cityos.catalog.usage import overview, record_call, record_public_download, usage
+from cityos.catalog.work import request_notice, work_counts
 
 __all__ = [
     "REQUEST_DAYS_DEFAULT",
@@ -86,6 +87,7 @@ __all__ = [
     "remind_stale",
     "request_access",
     "request_days",
+    "request_notice",
     "requests",
     "revoke_grant",
     "schema_of",
@@ -96,4 +98,5 @@ __all__ = [
     "version_path",
     "version_schema",
     "versions",
+    "work_counts",
 ]

@@ -1,0 +1,1 @@
+"""Notifications: the in-app message centre and the outbound channel (SMS gateway, 政务微信, email)."""
