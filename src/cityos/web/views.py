@@ -13,6 +13,7 @@ from cityos.core.errors import CityOSError
 from cityos.core.migrate import current
 from cityos.identity import service as identity
 from cityos.identity.schemas import Principal
+from cityos.web import home as home_page
 from cityos.web.deps import LOCALE_COOKIE, SESSION_COOKIE, current_principal, get_database, get_session
 from cityos.web.templating import NavItem, render
 
@@ -25,10 +26,16 @@ def _safe_next(value: str | None) -> str:
 
 
 @router.get("/")
-def home(request: Request, principal: Principal = Depends(current_principal)) -> Response:
+def home(
+    request: Request,
+    session: Session = Depends(get_session, scope="function"),
+    principal: Principal = Depends(current_principal),
+) -> Response:
+    """Work first: the person's 待办 with counts and links, what changed since yesterday, and the
+    city's figures for those who follow it (web/home.py decides by permission)."""
     if not principal.is_authenticated:
         return RedirectResponse("/login", status_code=303)
-    return render(request, "home.html")
+    return render(request, "home.html", home_page.page(session=session, actor=principal))
 
 
 @router.get("/login")
