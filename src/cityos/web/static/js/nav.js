@@ -1,0 +1,11 @@
+// Phones: the header shows the brand and a menu button; the button folds the nav and the user box
+// open and shut. Desktops never show the button (CSS), so the menu is always open there.
+document.addEventListener("DOMContentLoaded", () => {
+  const button = document.querySelector(".navtoggle");
+  const header = button && button.closest(".topbar");
+  if (!header) return;
+  button.addEventListener("click", () => {
+    const open = header.classList.toggle("open");
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+});
