@@ -211,21 +211,30 @@ def list_versions(
 
 @router.get("/api/v1/catalog/resources/{code}/versions/{version_id}", response_model=VersionOut)
 def get_version(
-    code: str, version_id: int, session: Session = S, p: Principal = Depends(Require("catalog.view"))
+    code: str,
+    version_id: Annotated[int, PathParam(ge=1, le=MAX_INT)],
+    session: Session = S,
+    p: Principal = Depends(Require("catalog.view")),
 ) -> VersionOut:
     return service.get_version(session=session, actor=p, code=code, version_id=version_id)
 
 
 @router.post("/api/v1/catalog/resources/{code}/versions/{version_id}/accept", response_model=VersionOut)
 def accept_version(
-    code: str, version_id: int, session: Session = S, p: Principal = Depends(Require("catalog.manage"))
+    code: str,
+    version_id: Annotated[int, PathParam(ge=1, le=MAX_INT)],
+    session: Session = S,
+    p: Principal = Depends(Require("catalog.manage")),
 ) -> VersionOut:
     return service.accept_version(session=session, actor=p, code=code, version_id=version_id)
 
 
 @router.post("/api/v1/catalog/resources/{code}/versions/{version_id}/discard", response_model=VersionOut)
 def discard_version(
-    code: str, version_id: int, session: Session = S, p: Principal = Depends(Require("catalog.manage"))
+    code: str,
+    version_id: Annotated[int, PathParam(ge=1, le=MAX_INT)],
+    session: Session = S,
+    p: Principal = Depends(Require("catalog.manage")),
 ) -> VersionOut:
     return service.discard_version(session=session, actor=p, code=code, version_id=version_id)
 
@@ -233,7 +242,7 @@ def discard_version(
 @router.get("/api/v1/catalog/resources/{code}/versions/{version_id}/quarantine.{fmt}")
 def quarantine(
     code: str,
-    version_id: int,
+    version_id: Annotated[int, PathParam(ge=1, le=MAX_INT)],
     fmt: str,
     session: Session = S,
     p: Principal = Depends(Require("catalog.manage")),
@@ -555,11 +564,12 @@ def data_changes(
         path, schema, acc, _ = call.prepare(fields, version, [])
         old_number = _int(since or "-", "since", default=None, lo=0, hi=MAX_INT)  # required
         assert old_number is not None
-        old = None
-        if old_number > 0:
+        old, old_schema = None, None
+        if old_number > 0:  # the older version is read with its own schema, as any version is
             with get_database(request).transaction(read_only=True) as s:
                 old, _v = service.version_path(session=s, code=code, number=old_number)
-        out = reader.changes(old, path, schema, acc)
+                old_schema = service.version_schema(session=s, code=code, number=old_number)
+        out = reader.changes(old, path, schema, acc, old_schema=old_schema)
     except Exception as exc:
         return call.refused(exc)
     call.done(len(out["upserted"]) + len(out["removed"]))

@@ -164,6 +164,17 @@ def my_requests(*, session: Session, actor: Principal, code: str) -> list[Access
     return [_request_out(session, a, r) for a in rows]
 
 
+def _current_public(session: Session, r: Resource) -> set[str] | None:
+    """The public fields of the current version, read with its own schema under today's rules
+    (`service.version_schema`): a field added since the last load is not in the data, and one the
+    version was published with as internal or sensitive stays so even if the live schema now calls
+    it public. None while there is no data (the download then says so)."""
+    if r.current_version is None:
+        return None
+    schema = service.version_schema(session=session, code=r.code)
+    return {f.name for f in schema.fields if f.sensitivity == "public"}
+
+
 def granted_access(*, session: Session, actor: Principal, code: str) -> Access:
     """What a visitor with an approved, unexpired request may download of a conditionally open
     resource: the granted fields that are public (a grant never opens internal or sensitive ones)."""
@@ -181,10 +192,11 @@ def granted_access(*, session: Session, actor: Principal, code: str) -> Access:
         )
         .order_by(AccessRequest.decided_at.desc())
     )
+    readable = _current_public(session, r)
     for g in grants:
         if g.expires_at is not None and g.expires_at <= now:
             continue
-        fields = [f for f in names if f in (g.granted_fields or [])]
+        fields = [f for f in names if f in (g.granted_fields or []) and (readable is None or f in readable)]
         if fields:
             return Access(resource_code=r.code, fields=fields, clear=fields, basis=f"grant:{g.id}")
     raise Forbidden("This resource is open on condition: request access first", code="not_granted")

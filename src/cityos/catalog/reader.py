@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cityos.catalog import masking, policy
 from cityos.catalog.engine import DUCK_TYPES, lit, q
 from cityos.catalog.schemas import Access
-from cityos.catalog.tableschema import Schema
+from cityos.catalog.tableschema import FieldSpec, Schema
 from cityos.core.errors import CityOSError, Invalid
 from cityos.core.settings import get_settings
 from cityos.core.spreadsheet import neutralise_sql
@@ -430,34 +430,64 @@ def _base_cursor() -> duckdb.DuckDBPyConnection:
         return _base.cursor()
 
 
+def _same(f: FieldSpec, before: FieldSpec | None) -> str:
+    """The condition "field `f` holds the same value in the old row `o` as in the new row `t`". A
+    field the old version did not have counts as unchanged only where the new value is empty; one
+    whose type changed is compared as text (the two Parquet columns have different types)."""
+    col = q(f.name)
+    if before is None:
+        return f"t.{col} IS NULL"
+    if DUCK_TYPES[before.type] != DUCK_TYPES[f.type]:
+        return f"CAST(o.{col} AS VARCHAR) IS NOT DISTINCT FROM CAST(t.{col} AS VARCHAR)"
+    return f"o.{col} IS NOT DISTINCT FROM t.{col}"
+
+
 def changes(
-    old: Path | None, new: Path, schema: Schema, access: Access, *, limit: int = 10_000
+    old: Path | None,
+    new: Path,
+    schema: Schema,
+    access: Access,
+    *,
+    old_schema: Schema | None = None,
+    limit: int = 10_000,
 ) -> dict[str, Any]:
-    """Rows added or changed and keys removed between two versions (by primary key)."""
+    """Rows added or changed and keys removed between two versions (by the newer one's primary key).
+    Each version is read with its own schema (`old_schema`, by default the same): a field added,
+    dropped or retyped between them never breaks the comparison; rows are shown with the newer
+    version's fields, removed keys masked as the newer version masks them."""
     key = list(schema.primary_key)
     if not key:
         raise Invalid("Changes need a primary key in the schema", code="no_key")
+    before = old_schema or schema
+    if old is not None and any(before.get(k) is None for k in key):
+        raise Invalid(
+            "The primary key changed between the two versions: their rows cannot be matched",
+            code="key_changed",
+            field="since",
+        )
     sel = _select(schema, access)
-    names = ", ".join(q(f.name) for f in schema.fields)
-    keys = ", ".join(q(k) for k in key)
     con = _con()
     new_src = f"read_parquet({lit(str(new))})"
+    order = ", ".join("t." + q(k) for k in key)
     if old is None:
         upserts_sql = f"SELECT {sel} FROM {new_src} t"
         removed_sql = None
     else:
         old_src = f"read_parquet({lit(str(old))})"
+        same = " AND ".join(_same(f, before.get(f.name)) for f in schema.fields)
         upserts_sql = (
-            f"SELECT {sel} FROM (SELECT {names} FROM {new_src} EXCEPT SELECT {names} FROM {old_src}) t "
-            f"ORDER BY {', '.join('t.' + q(k) for k in key)}"
+            f"SELECT {sel} FROM {new_src} t WHERE NOT EXISTS (SELECT 1 FROM {old_src} o WHERE {same}) "
+            f"ORDER BY {order}"
         )
+        match = " AND ".join(_same(schema.get(k), before.get(k)) for k in key)  # type: ignore[arg-type]
         masked_keys = ", ".join(
-            f"{masking.select_sql(schema.get(k), 't.' + q(k), clear=k in access.clear)} AS {q(k)}"  # type: ignore[arg-type]
+            f"{masking.select_sql(schema.get(k), 'o.' + q(k), clear=k in access.clear)} AS {q(k)}"  # type: ignore[arg-type]
             for k in key
         )
         removed_sql = (
-            f"SELECT {masked_keys} FROM (SELECT {keys} FROM {old_src} EXCEPT SELECT {keys} FROM {new_src}) t "
-            f"ORDER BY {', '.join('t.' + q(k) for k in key)}"
+            f"SELECT {masked_keys} FROM {old_src} o "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {new_src} t WHERE {match}) "
+            f"ORDER BY {', '.join('o.' + q(k) for k in key)}"
         )
     cur = con.execute(upserts_sql + f" LIMIT {limit + 1}")
     cols = [d[0] for d in cur.description]

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from cityos.catalog import reader, service
-from cityos.catalog.api import MAX_UPLOAD, spool
+from cityos.catalog.api import MAX_INT, MAX_UPLOAD, spool
 from cityos.catalog.schemas import (
     CLASSES,
     FORMAT_CLASSES,
@@ -338,7 +339,7 @@ def upload(
 def version_page(
     request: Request,
     code: str,
-    version_id: int,
+    version_id: Annotated[int, PathParam(ge=1, le=MAX_INT)],
     session: Session = S,
     p: Principal = Depends(RequirePage("catalog.view")),
 ) -> Response:
@@ -352,7 +353,7 @@ def version_page(
 def decide_version(
     request: Request,
     code: str,
-    version_id: int,
+    version_id: Annotated[int, PathParam(ge=1, le=MAX_INT)],
     action: str,
     session: Session = S,
     p: Principal = Depends(RequirePage("catalog.manage")),
