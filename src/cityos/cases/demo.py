@@ -18,12 +18,12 @@ COUNT = {"small": 360, "city": 1200}
 CHANNELS = [("citizen", 30), ("hotline", 30), ("grid_worker", 25), ("inspector", 10), ("api", 5)]
 DESCRIPTIONS = {
     "E0402": "商户在店外摆放货架占用人行道",
-    "E0404": "机动车停在人行道上,影响通行",
+    "E0404": "机动车停在人行道上，影响通行",
     "E0102": "路边有成堆生活垃圾未清运",
     "E0201": "电线杆上贴满非法小广告",
-    "C0103": "雨水井盖破损,有安全隐患",
+    "C0103": "雨水井盖破损，有安全隐患",
     "C0110": "路灯晚上不亮",
-    "E0302": "工地未覆盖,扬尘严重",
+    "E0302": "工地未覆盖，扬尘严重",
     "E0505": "下雨后路口积水严重",
     "C0306": "垃圾箱破损",
     "E0104": "道路上有大量泥土遗撒",
@@ -112,18 +112,18 @@ def populate(ctx: DemoContext) -> None:
                         if wrong and rng.random() < 0.06:  # sent to the wrong district first, returned
                             other = rng.choice(wrong)
                             step(dispatcher, "dispatch", 0.3, department_code=other.code)
-                            step(handlers[other.id], "return", 0.5, reason="不在本辖区,退回重派")
+                            step(handlers[other.id], "return", 0.5, reason="不在本辖区，退回重派")
                         step(dispatcher, "dispatch", rng.uniform(0.1, 0.9), department_code=dept.code)
                         step(handler, "accept", rng.uniform(0.1, 1.0))
                         if 0.92 < outcome <= 0.95:
-                            step(dispatcher, "suspend", 0.5, reason="需协调产权单位,待汛期后处理")
+                            step(dispatcher, "suspend", 0.5, reason="需协调产权单位，待汛期后处理")
                             continue
                         late = outcome > 0.8  # about one in five overruns its handling limit
                         step(
                             handler,
                             "report_back",
                             rng.uniform(6, 36) if late else rng.uniform(0.5, 3.5),
-                            reason="已处置完毕,附处置后照片",
+                            reason="已处置完毕，附处置后照片",
                         )
                         if 0.7 < outcome <= 0.76:
                             step(inspector, "rework", rng.uniform(0.5, 3), reason="现场核查仍未整改到位")

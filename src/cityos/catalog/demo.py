@@ -145,9 +145,9 @@ INDUSTRIES = [
     ("H6210", "正餐服务", "餐饮"),
 ]
 ENTITY_TYPES = [
-    ("有限责任公司(自然人投资或控股)", 70),
-    ("有限责任公司(自然人独资)", 12),
-    ("股份有限公司(非上市、自然人投资或控股)", 5),
+    ("有限责任公司（自然人投资或控股）", 70),
+    ("有限责任公司（自然人独资）", 12),
+    ("股份有限公司（非上市、自然人投资或控股）", 5),
     ("个人独资企业", 6),
     ("合伙企业", 3),
     ("农民专业合作社", 4),
@@ -383,7 +383,7 @@ def build_world(ctx: DemoContext, districts: list[tuple[str, str]], streets: dic
         elif kind.startswith("股份"):
             name = f"山东{prefix}{ind[2]}股份有限公司"
         elif kind == "合伙企业":
-            name = f"临沂{prefix}{ind[2]}合伙企业(有限合伙)"
+            name = f"临沂{prefix}{ind[2]}合伙企业（有限合伙）"
         else:
             name = f"临沂{prefix}{ind[2]}有限公司"
         if name in taken:
@@ -476,7 +476,7 @@ LEGAL_ENTITIES: dict[str, Any] = {
         _f("legal_rep_id", "法定代表人证件号码", "sensitive", format="cn-resident-id"),
         {
             "name": "registered_capital",
-            "title": "注册资本(万元)",
+            "title": "注册资本（万元）",
             "type": "number",
             "sensitivity": "public",
             "constraints": {"minimum": 0},
@@ -503,14 +503,14 @@ TAX: dict[str, Any] = {
         {"name": "declared_on", "title": "申报日期", "type": "date", "sensitivity": "internal"},
         {
             "name": "tax_payable",
-            "title": "应纳税额(元)",
+            "title": "应纳税额（元）",
             "type": "number",
             "sensitivity": "internal",
             "constraints": {"minimum": 0},
         },
         {
             "name": "tax_paid",
-            "title": "实缴税额(元)",
+            "title": "实缴税额（元）",
             "type": "number",
             "sensitivity": "internal",
             "constraints": {"minimum": 0},
@@ -534,7 +534,7 @@ PROPERTY: dict[str, Any] = {
         _f("use", "用途", constraints={"enum": PROPERTY_USES}),
         {
             "name": "floor_area",
-            "title": "建筑面积(平方米)",
+            "title": "建筑面积（平方米）",
             "type": "number",
             "sensitivity": "internal",
             "constraints": {"minimum": 0},
@@ -588,20 +588,20 @@ MU: dict[str, Any] = {
         _f("division", "所属区县", "public", format="cn-division-code", index=True),
         {
             "name": "land_mu",
-            "title": "用地面积(亩)",
+            "title": "用地面积（亩）",
             "type": "number",
             "sensitivity": "internal",
             "constraints": {"minimum": 0},
         },
         {
             "name": "energy_tce",
-            "title": "综合能耗(吨标准煤)",
+            "title": "综合能耗（吨标准煤）",
             "type": "number",
             "sensitivity": "internal",
             "constraints": {"minimum": 0},
         },
-        {"name": "tax", "title": "税收(万元)", "type": "number", "sensitivity": "internal"},
-        {"name": "revenue", "title": "营业收入(万元)", "type": "number", "sensitivity": "internal"},
+        {"name": "tax", "title": "税收（万元）", "type": "number", "sensitivity": "internal"},
+        {"name": "revenue", "title": "营业收入（万元）", "type": "number", "sensitivity": "internal"},
         {"name": "employees", "title": "年平均职工人数", "type": "integer", "sensitivity": "internal"},
         _f("grade", "评价等级", "public", constraints={"enum": ["A", "B", "C", "D"]}),
     ],
@@ -625,7 +625,7 @@ INSURANCE: dict[str, Any] = {
         },
         {
             "name": "contribution_base",
-            "title": "缴费基数(元)",
+            "title": "缴费基数（元）",
             "type": "number",
             "sensitivity": "sensitive",
             "mask": "partial",
@@ -797,7 +797,7 @@ def property_rows(w: World, n: int) -> list[list[Any]]:
         rows.append(
             [
                 unit,
-                f"鲁({registered.year})临沂市不动产权第{rng.randint(1, 99999):07d}号",
+                f"鲁（{registered.year}）临沂市不动产权第{rng.randint(1, 99999):07d}号",
                 p.name,
                 p.id_number,
                 p.address if use == "住宅" else _address(w, p.division, dict(w.districts)[p.division]),
@@ -1016,15 +1016,15 @@ class Demo:
             "population",
             ResourceIn(
                 class_code="101001",
-                name="人口基础信息(户籍人口)",
+                name="人口基础信息（户籍人口）",
                 provider="gaj",
-                summary="临沂市户籍人口的公民身份号码、姓名、性别、民族、出生日期、户籍地址、户号及与户主关系,"
-                "来源于公安人口管理信息系统,按月全量更新。",
+                summary="临沂市户籍人口的公民身份号码、姓名、性别、民族、出生日期、户籍地址、户号及与户主关系，"
+                "来源于公安人口管理信息系统，按月全量更新。",
                 share_type="conditional",
-                share_condition="仅限政务服务身份核验、社会救助核对、公共服务资格审核等履职需要,按最小必要原则申请字段;"
-                "敏感字段默认脱敏,确需明文的须说明法定依据。",
-                legal_basis="《中华人民共和国居民身份证法》第十九条、第二十条;《中华人民共和国个人信息保护法》第三十四条;"
-                "《政务信息资源共享管理暂行办法》(国发〔2016〕51号)",
+                share_condition="仅限政务服务身份核验、社会救助核对、公共服务资格审核等履职需要，按最小必要原则申请字段；"
+                "敏感字段默认脱敏，确需明文的须说明法定依据。",
+                legal_basis="《中华人民共和国居民身份证法》第十九条、第二十条；《中华人民共和国个人信息保护法》第三十四条；"
+                "《政务信息资源共享管理暂行办法》（国发〔2016〕51号）",
                 share_methods=["api", "subscription"],
                 open_type="closed",
                 update_cycle="monthly",
@@ -1082,11 +1082,11 @@ class Demo:
                 class_code="307001",
                 name="企业纳税申报信息",
                 provider="swj",
-                summary="辖区企业按季度的增值税、企业所得税、城市维护建设税等申报和入库信息,用于亩均效益评价、"
+                summary="辖区企业按季度的增值税、企业所得税、城市维护建设税等申报和入库信息，用于亩均效益评价、"
                 "惠企政策兑现和信用评价。",
                 share_type="conditional",
-                share_condition="用于亩均效益评价、惠企政策兑现和企业信用评价,不得用于其他目的;只提供申请单位履职所需字段。",
-                legal_basis="《中华人民共和国税收征收管理法》第八条;《中华人民共和国税收征收管理法实施细则》第五条;"
+                share_condition="用于亩均效益评价、惠企政策兑现和企业信用评价，不得用于其他目的；只提供申请单位履职所需字段。",
+                legal_basis="《中华人民共和国税收征收管理法》第八条；《中华人民共和国税收征收管理法实施细则》第五条；"
                 "《山东省政务信息资源共享管理办法》",
                 share_methods=["api"],
                 update_cycle="quarterly",
@@ -1118,8 +1118,8 @@ class Demo:
                 provider="zrzyj",
                 summary="房屋等不动产的单元号、权利人、坐落、用途、面积、权利性质、登记日期和抵押状态。",
                 share_type="conditional",
-                share_condition="用于住房保障资格审核、社会救助家庭经济状况核对、征收补偿等法定职责;查询须留痕。",
-                legal_basis="《不动产登记暂行条例》第二十四条、第二十七条;《不动产登记资料查询暂行办法》",
+                share_condition="用于住房保障资格审核、社会救助家庭经济状况核对、征收补偿等法定职责；查询须留痕。",
+                legal_basis="《不动产登记暂行条例》第二十四条、第二十七条；《不动产登记资料查询暂行办法》",
                 share_methods=["api"],
                 update_cycle="monthly",
                 tags=["不动产", "房屋", "产权"],
@@ -1144,8 +1144,8 @@ class Demo:
                 provider="gaj",
                 summary="在临沂市登记的机动车号牌、车辆类型、品牌型号、使用性质、所有人、初次登记日期和状态。",
                 share_type="conditional",
-                share_condition="用于交通运输管理、道路运输经营许可和公共服务资格核验;所有人信息默认脱敏。",
-                legal_basis="《中华人民共和国道路交通安全法》第八条;《机动车登记规定》(公安部令第164号)",
+                share_condition="用于交通运输管理、道路运输经营许可和公共服务资格核验；所有人信息默认脱敏。",
+                legal_basis="《中华人民共和国道路交通安全法》第八条；《机动车登记规定》（公安部令第164号）",
                 share_methods=["api"],
                 update_cycle="monthly",
                 related_codes=[self.codes["population"], self.codes["legal_entities"]],
@@ -1170,10 +1170,10 @@ class Demo:
                 name="工业企业亩均效益评价数据",
                 provider="gxj",
                 summary="规模以上工业企业和占地3亩以上规下工业企业的用地面积、综合能耗、税收、营业收入、职工人数"
-                "及亩均效益评价等级,按年度汇总。",
+                "及亩均效益评价等级，按年度汇总。",
                 share_methods=["api", "download"],
                 open_type="conditional",
-                open_condition="面向高校、科研机构和行业协会,签署数据使用协议后开放评价等级以外的指标。",
+                open_condition="面向高校、科研机构和行业协会，签署数据使用协议后开放评价等级以外的指标。",
                 update_cycle="yearly",
                 related_codes=[self.codes["legal_entities"], self.codes["tax"]],
                 tags=["亩均效益", "工业", "能耗", "用地"],
@@ -1202,8 +1202,8 @@ class Demo:
                 summary="企业职工基本养老、职工基本医疗、失业和工伤保险的参保人、参保单位、参保状态、缴费基数和"
                 "最近缴费年月。",
                 share_type="conditional",
-                share_condition="用于社会救助家庭经济状况核对、人才政策兑现和就业创业补贴审核;缴费基数默认脱敏。",
-                legal_basis="《中华人民共和国社会保险法》第七十四条、第八十一条;《社会救助暂行办法》第六十一条",
+                share_condition="用于社会救助家庭经济状况核对、人才政策兑现和就业创业补贴审核；缴费基数默认脱敏。",
+                legal_basis="《中华人民共和国社会保险法》第七十四条、第八十一条；《社会救助暂行办法》第六十一条",
                 share_methods=["api", "subscription"],
                 update_cycle="monthly",
                 related_codes=[self.codes["population"], self.codes["legal_entities"]],
@@ -1232,10 +1232,10 @@ class Demo:
                 class_code="310001",
                 name="法定传染病报告信息",
                 provider="wjw",
-                summary="医疗机构网络直报的法定传染病个案(已去除姓名和证件号码)的病种、诊断日期、年龄、性别和现住址区划,"
+                summary="医疗机构网络直报的法定传染病个案（已去除姓名和证件号码）的病种、诊断日期、年龄、性别和现住址区划，"
                 "供卫生健康部门疫情监测分析使用。",
                 share_type="none",
-                legal_basis="《中华人民共和国传染病防治法》第十二条、第三十八条;《中华人民共和国个人信息保护法》第二十八条",
+                legal_basis="《中华人民共和国传染病防治法》第十二条、第三十八条；《中华人民共和国个人信息保护法》第二十八条",
                 share_methods=["api"],
                 update_cycle="weekly",
                 tags=["传染病", "疫情监测"],
@@ -1275,8 +1275,8 @@ class Demo:
             "zwfw",
             "population",
             40,
-            purpose="一网通办:政务服务事项办理时核验申请人身份,免交身份证复印件",
-            legal_basis="《国务院关于加快推进全国一体化在线政务服务平台建设的指导意见》(国发〔2018〕27号)",
+            purpose="一网通办：政务服务事项办理时核验申请人身份，免交身份证复印件",
+            legal_basis="《国务院关于加快推进全国一体化在线政务服务平台建设的指导意见》（国发〔2018〕27号）",
             fields=["id_number", "name", "gender", "birth_date", "division"],
             period_days=365,
         )
@@ -1286,7 +1286,7 @@ class Demo:
             36,
             approve=True,
             # the ID in clear: a lookup by an ID the consumer sees masked is refused (field_masked)
-            reason="同意。按身份证号核验办事人,身份证号和姓名明文,其余敏感字段脱敏。",
+            reason="同意。按身份证号核验办事人，身份证号和姓名明文，其余敏感字段脱敏。",
             clear_fields=["id_number", "name"],
         )
         ask(
@@ -1294,7 +1294,7 @@ class Demo:
             "gxj",
             "tax",
             70,
-            purpose="开展年度工业企业亩均效益评价,核对企业税收实际贡献",
+            purpose="开展年度工业企业亩均效益评价，核对企业税收实际贡献",
             legal_basis="《山东省人民政府办公厅关于推进工业企业亩均效益评价改革的通知》",
             fields=[
                 "declaration_no",
@@ -1307,14 +1307,14 @@ class Demo:
             ],
             period_days=730,
         )
-        decide("gxj_tax", "swj", 64, approve=True, reason="同意,仅用于亩均效益评价。")
+        decide("gxj_tax", "swj", 64, approve=True, reason="同意，仅用于亩均效益评价。")
         ask(
             "zjj_property",
             "zjj",
             "property",
             50,
-            purpose="公共租赁住房保障资格审核,核查申请家庭名下房产",
-            legal_basis="《公共租赁住房管理办法》(住房和城乡建设部令第11号)第七条",
+            purpose="公共租赁住房保障资格审核，核查申请家庭名下房产",
+            legal_basis="《公共租赁住房管理办法》（住房和城乡建设部令第11号）第七条",
             fields=["unit_no", "owner", "owner_id", "use", "floor_area", "division"],
         )
         decide(
@@ -1322,7 +1322,7 @@ class Demo:
             "zrzyj",
             45,
             approve=True,
-            reason="同意,按证件号码精确查询,证件号码明文,权利人姓名脱敏。",
+            reason="同意，按证件号码精确查询，证件号码明文，权利人姓名脱敏。",
             clear_fields=["owner_id"],
         )
         ask(
@@ -1339,7 +1339,7 @@ class Demo:
             "rsj",
             76,
             approve=True,
-            reason="同意,按身份证号核对,缴费基数不含姓名。",
+            reason="同意，按身份证号核对，缴费基数不含姓名。",
             fields=["id_number", "insurance_type", "status", "contribution_base", "last_paid"],
             clear_fields=["id_number"],
         )
@@ -1357,7 +1357,7 @@ class Demo:
             "gaj",
             26,
             approve=False,
-            reason="申请字段超出履职所需(联系电话、户籍地址、户号),请按最小必要原则缩小字段后重新申请。",
+            reason="申请字段超出履职所需（联系电话、户籍地址、户号），请按最小必要原则缩小字段后重新申请。",
         )
         # pending: one past its ten working days (escalated below), one just filed
         ask(
