@@ -25,6 +25,23 @@ from cityos.identity.schemas import Principal
 AUTO_MERGE_CHANNELS = ("sensor", "camera")  # trusted machine channels: duplicates merge by themselves
 
 
+def _place(session: Session, report: ReportIn) -> tuple[float | None, float | None, str | None, str]:
+    """(lon, lat, grid, region) of a report: coordinates are placed in their grid (WGS84 whatever
+    the report's CRS); without them, a region and an address are needed."""
+    if report.lon is not None and report.lat is not None:
+        loc = geo.locate(session=session, lon=report.lon, lat=report.lat, crs=report.crs)
+        if loc is None:
+            raise Invalid("The location is outside the city's grids", field="lon/lat", code="outside_city")
+        return loc.lon, loc.lat, loc.grid_code, loc.grid_code
+    if report.region_code and report.address.strip():
+        return None, None, None, identity.get_region(session=session, code=report.region_code).code
+    raise Invalid(
+        "A location is required: coordinates, or a region and an address",
+        field="location",
+        code="location_required",
+    )
+
+
 def report_case(
     *, session: Session, actor: Principal, report: ReportIn, permission: str = "cases.report"
 ) -> CaseOut:
@@ -39,21 +56,7 @@ def report_case(
     cat = _category(session, report.category_code)
     if not report.description.strip():
         raise Invalid("A description is required", field="description", code="description_required")
-    lon = lat = None
-    grid_code = None
-    if report.lon is not None and report.lat is not None:
-        loc = geo.locate(session=session, lon=report.lon, lat=report.lat, crs=report.crs)
-        if loc is None:
-            raise Invalid("The location is outside the city's grids", field="lon/lat", code="outside_city")
-        lon, lat, grid_code, region = loc.lon, loc.lat, loc.grid_code, loc.grid_code
-    elif report.region_code and report.address.strip():
-        region = identity.get_region(session=session, code=report.region_code).code
-    else:
-        raise Invalid(
-            "A location is required: coordinates, or a region and an address",
-            field="location",
-            code="location_required",
-        )
+    lon, lat, grid_code, region = _place(session, report)
     now = clock.now()
     hours = cat.file_hours
     case = Case(

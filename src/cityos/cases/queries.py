@@ -3,6 +3,7 @@ duplicate candidates, the reporter's own cases, the public view, and the taxonom
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -215,62 +216,86 @@ def list_cases(
             conds.append(Case.number.in_(numbers))
         return conds
 
-    cursor: list[Any] = []
+    cursor = _after(after)
     if after:
-        at, last_id = decode_cursor(after)
-        # the redundant reported_at <= at lets every backend range-scan the index
-        cursor = [
-            Case.reported_at <= at,
-            or_(Case.reported_at < at, and_(Case.reported_at == at, Case.id < last_id)),
-        ]
         offset = 0
-    newest = (Case.reported_at.desc(), Case.id.desc())
     wanted = (state,) if state else tuple(dict.fromkeys(states or ()))
-    if wanted:
-        # One index range (state, reported_at) per state, merged: neither backend walks an IN list
-        # in index order, and sorting every case of a queue costs far more than its first page.
-        # SQLite plans without statistics and would take a region range for selective and sort,
-        # so its branches filter the region without the range.
-        conds = where(ranges=session.get_bind().dialect.name != "sqlite") + cursor
-        branches = [
-            select(Case.id, Case.reported_at)
-            .where(*conds, Case.state == st)
-            .order_by(*newest)
-            .limit(limit + 1 + offset)
-            .subquery()
-            for st in wanted
-        ]
-        merged = union_all(*(select(b.c.id, b.c.reported_at) for b in branches)).subquery()
-        ids = (
-            select(merged.c.id)
-            .order_by(merged.c.reported_at.desc(), merged.c.id.desc())
-            .limit(limit + 1)
-            .offset(offset)
-        )
-        rows = session.scalars(select(Case).where(Case.id.in_(ids)).order_by(*newest)).all()
-    else:
-        page = select(Case).where(*where(ranges=True), *cursor).order_by(*newest)
-        rows = session.scalars(page.limit(limit + 1).offset(offset)).all()
+    rows = _page(session, where, cursor, wanted, limit, offset)
     more = len(rows) > limit
-    rows = rows[:limit]
-    items = _outs(session, rows)
+    items = _outs(session, rows[:limit])
     if not after and not more and (items or offset == 0):
         total, exact = offset + len(items), True  # the list ends on this page: nothing to count
     elif count_cap == 0:
         total, exact = len(items), False
     else:
-        counted = select(Case.id).where(*where(ranges=True))
-        if count_cap is not None:
-            counted = counted.limit(count_cap + 1)
-        total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
-        exact = count_cap is None or total <= count_cap
-        total = min(total, count_cap) if count_cap is not None else total
+        total, exact = _count(session, where(True), count_cap)
     return CaseList(
         items=items,
         total=int(total),
         total_exact=exact,
         next_after=encode_cursor(items[-1]) if more and items else None,
     )
+
+
+_NEWEST = (Case.reported_at.desc(), Case.id.desc())
+
+
+def _after(after: str | None) -> list[Any]:
+    """The keyset condition after a cursor; the redundant reported_at <= at lets every backend
+    range-scan the index."""
+    if not after:
+        return []
+    at, last_id = decode_cursor(after)
+    return [
+        Case.reported_at <= at,
+        or_(Case.reported_at < at, and_(Case.reported_at == at, Case.id < last_id)),
+    ]
+
+
+def _page(
+    session: Session,
+    where: Callable[[bool], list[Any]],
+    cursor: list[Any],
+    wanted: tuple[str, ...],
+    limit: int,
+    offset: int,
+) -> list[Case]:
+    """One page plus one case (to know whether there is a next page), newest first."""
+    if not wanted:
+        page = select(Case).where(*where(True), *cursor).order_by(*_NEWEST)
+        return list(session.scalars(page.limit(limit + 1).offset(offset)))
+    # One index range (state, reported_at) per state, merged: neither backend walks an IN list
+    # in index order, and sorting every case of a queue costs far more than its first page.
+    # SQLite plans without statistics and would take a region range for selective and sort,
+    # so its branches filter the region without the range.
+    conds = where(session.get_bind().dialect.name != "sqlite") + cursor
+    branches = [
+        select(Case.id, Case.reported_at)
+        .where(*conds, Case.state == st)
+        .order_by(*_NEWEST)
+        .limit(limit + 1 + offset)
+        .subquery()
+        for st in wanted
+    ]
+    merged = union_all(*(select(b.c.id, b.c.reported_at) for b in branches)).subquery()
+    ids = (
+        select(merged.c.id)
+        .order_by(merged.c.reported_at.desc(), merged.c.id.desc())
+        .limit(limit + 1)
+        .offset(offset)
+    )
+    return list(session.scalars(select(Case).where(Case.id.in_(ids)).order_by(*_NEWEST)))
+
+
+def _count(session: Session, conds: list[Any], cap: int | None) -> tuple[int, bool]:
+    """(total, exact): the cases matching, counted up to `cap` (None: all)."""
+    counted = select(Case.id).where(*conds)
+    if cap is not None:
+        counted = counted.limit(cap + 1)
+    total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+    if cap is not None and total > cap:
+        return cap, False
+    return int(total), True
 
 
 def find_by_number(*, session: Session, actor: Principal, number: str) -> CaseOut:
