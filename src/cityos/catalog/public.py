@@ -1,6 +1,6 @@
 """The open-data portal (公共数据开放), without login: search and filters, resource pages with the
 public fields, a preview, downloads and an API how-to; registration and requests for conditionally
-open resources. Mounted with the CKAN Action API (ckan.py) and the DCAT-AP catalog (dcat.py).
+open resources. Mounted with the CKAN Action API (ckan/) and the DCAT-AP catalog (dcat.py).
 
 Every download is recorded (service.record_public_download) in its own unit of work before the
 file streams; what the public may read is decided in one place, `portal.download_access`.
