@@ -134,7 +134,7 @@ def test_rework_and_escalation_reach_who_acts_on_the_case(loop, db):  # type: ig
     assert {"deadline_near", "case_escalated"} <= handler_kinds
     assert [m.kind for m in _messages(db, loop, "dispatcher").items] == ["case_escalated"]
     escalated = next(m for m in _messages(db, loop, "dispatcher").items if m.kind == "case_escalated")
-    assert "市级" in escalated.body  # the level, in Chinese
+    assert escalated.body.endswith("已升级至市一级")  # the level, in Chinese
 
 
 def test_the_reporters_callback_goes_through_the_logging_channel(loop, db, caplog):  # type: ignore[no-untyped-def]
