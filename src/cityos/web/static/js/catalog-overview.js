@@ -12,9 +12,14 @@
         return { name: names[k], type: "bar", stack: "share", data: o.departments.map(function (d) { return d[k]; }) };
       });
       series.push({ name: names.stale, type: "scatter", symbolSize: 14, data: o.departments.map(function (d) { return d.stale || null; }) });
+      el.style.height = Math.max(320, 60 + depts.length * 28) + "px";  // one readable row per department
       echarts.init(el).setOption({
-        tooltip: { trigger: "axis" }, legend: {}, grid: { left: 150, right: 20 },
-        xAxis: { type: "value" }, yAxis: { type: "category", data: depts, inverse: true }, series: series
+        // counts of resources are whole numbers: no 0.5 ticks; containLabel sizes the grid to the
+        // longest department name instead of cutting names at a fixed 150 px
+        tooltip: { trigger: "axis" }, legend: {}, grid: { left: 10, right: 20, containLabel: true },
+        xAxis: { type: "value", minInterval: 1, axisLabel: { formatter: "{value}" } },
+        yAxis: { type: "category", data: depts, inverse: true, axisLabel: { interval: 0, overflow: "none" } },
+        series: series
       });
       var pie = document.getElementById("chart-share");
       echarts.init(pie).setOption({
