@@ -155,6 +155,14 @@ def _validate(
     )
 
 
+def replace_counts(before: int, after: int) -> dict[str, Any]:
+    """What a `replace` does to the rows: a file that lost most of its rows by mistake (a partial
+    export, the wrong sheet) must be seen before it becomes the resource. `drops_most` when it
+    removes more than half of the current rows; the version page and the API report say so."""
+    dropped = max(before - after, 0)
+    return {"before": before, "after": after, "dropped": dropped, "drops_most": dropped * 2 > before}
+
+
 def _record(
     *, session: Session, actor: Principal, plan: LoadPlan, outcome: engine.Outcome, filename: str
 ) -> VersionOut:
@@ -211,6 +219,8 @@ def _record(
         )
         if cur is not None and cur.sha256 == outcome.sha256:
             v.report = {**report, "unchanged": True}
+        elif cur is not None and mode == "replace":
+            v.report = {**v.report, "replace": replace_counts(cur.row_count, outcome.snapshot_rows)}
     session.add(v)
     session.flush()
     audit.record(

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
-from cityos.catalog import ckan, dcat, portal, reader, service
+from cityos.catalog import ckan, dcat, labels, portal, reader, service
 from cityos.catalog.schemas import FORMAT_CLASSES, UPDATE_CYCLES, ResourceOut, slug
 from cityos.core.errors import CityOSError, Invalid, NotFound
 from cityos.identity import service as identity
@@ -153,6 +153,7 @@ def _resource_context(
         "format_classes": FORMAT_CLASSES,
         "next": quote(f"/open/r/{name}"),
         "requested": request.query_params.get("requested") == "1",
+        **labels.HELPERS,
     }
 
 

@@ -13,7 +13,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from cityos.catalog import reader, service
+from cityos.catalog import labels, reader, service
 from cityos.catalog.api import MAX_INT, MAX_UPLOAD, spool
 from cityos.catalog.schemas import (
     CLASSES,
@@ -66,7 +66,7 @@ VOCAB = {
 
 
 def _ctx(**kw: Any) -> dict[str, Any]:
-    return {**VOCAB, "slug": slug, **kw}
+    return {**VOCAB, **labels.HELPERS, "slug": slug, **kw}
 
 
 @router.get("")
