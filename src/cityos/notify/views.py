@@ -31,7 +31,10 @@ def messages(
 def badge(session: Session = S, p: Principal = Depends(current_principal)) -> Response:
     """The unread count the layout's 消息 link shows (empty when there is none)."""
     n = service.unread_count(session=session, actor=p)
-    return HTMLResponse(f'<span class="badge" data-testid="unread">{n}</span>' if n else "")
+    style = (
+        "background:#c0392b;color:#fff;border-radius:9px;padding:0 .4rem;margin-left:.2rem;font-size:.75rem"
+    )
+    return HTMLResponse(f'<span class="badge" style="{style}" data-testid="unread">{n}</span>' if n else "")
 
 
 @router.post("/{notification_id}/read")
