@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from cityos.catalog import excel, reader, service
+from cityos.catalog import excel, infer, reader, service
 from cityos.catalog.schemas import (
     Access,
     AccessRequestIn,
@@ -163,6 +163,20 @@ def spool(upload: UploadFile) -> Path:
         path.unlink(missing_ok=True)
         raise Invalid("The file is empty", code="empty_file", field="file")
     return path
+
+
+@router.post("/api/v1/catalog/schema/infer")
+def infer_schema(request: Request, file: UploadFile = File(...)) -> dict[str, Any]:
+    """A Table Schema proposed from a sample of the data (header names or Chinese titles, types,
+    resident ID / USCC / mobile / division code / dates, required, short value lists, sensitivity,
+    primary key), for a steward to review before creating the resource. Nothing is stored."""
+    loader(request, "catalog.manage")
+    path = spool(file)
+    try:
+        doc, n = infer.infer(path, filename=file.filename or "")
+    finally:
+        path.unlink(missing_ok=True)
+    return {"table_schema": doc, "sampled_rows": n}
 
 
 @router.post("/api/v1/catalog/resources/{code}/versions", response_model=VersionOut, status_code=201)

@@ -13,7 +13,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from cityos.catalog import labels, reader, service
+from cityos.catalog import infer, labels, reader, service
 from cityos.catalog.api import MAX_INT, MAX_UPLOAD, spool
 from cityos.catalog.schemas import (
     CLASSES,
@@ -29,6 +29,7 @@ from cityos.catalog.schemas import (
     ResourceIn,
     slug,
 )
+from cityos.catalog.tableschema import parse
 from cityos.core import i18n
 from cityos.core.errors import CityOSError
 from cityos.identity import service as identity
@@ -130,6 +131,46 @@ def new_form(
             error=None,
             form={"provider": p.department_code or ""},
         ),
+    )
+
+
+@router.post("/new/infer")
+def infer_fields(
+    request: Request,
+    file: UploadFile = File(...),
+    session: Session = S,
+    p: Principal = Depends(RequirePage("catalog.manage")),
+) -> Response:
+    """The new-resource form, its Table Schema prefilled from a sample file (catalog.infer)."""
+    import json
+
+    def go() -> tuple[dict[str, Any], int]:
+        path = spool(file)  # an empty or oversized file is refused like any bad sample, on the form
+        try:
+            return infer.infer(path, filename=file.filename or "")
+        finally:
+            path.unlink(missing_ok=True)
+
+    found, error, status = attempt(session, go)
+    form: dict[str, Any] = {"provider": p.department_code or ""}
+    fields: list[Any] = []
+    n = 0
+    if found is not None:
+        doc, n = found
+        form["table_schema"] = json.dumps(doc, ensure_ascii=False, indent=2)
+        fields = list(parse(doc).fields)
+    return render(
+        request,
+        "catalog/edit.html",
+        _ctx(
+            resource=None,
+            departments=identity.departments(session=session),
+            error=error,
+            form=form,
+            inferred=fields,
+            sampled=n,
+        ),
+        status_code=status if found is None else 200,
     )
 
 
