@@ -18,11 +18,14 @@ Which roles hold these permissions is in permissions.py; nothing here names a ro
 `public_projection(case, events)` is what anyone may see of a case without logging in (the public
 case page and every Open311 answer): no reporter, no names of people, no phones, coordinates rounded
 to `PUBLIC_DECIMALS` places (about 100 m), only the notes meant for the public, and the reporter's
-rating comment only when they allowed it.
+rating comment only when they allowed it. The free text (description, address, public notes) is as
+people typed it, and people type phone numbers and ID numbers into it ("请联系13812345678"), so
+`mask_personal` masks mobile and landline numbers and resident ID numbers in it first.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -40,6 +43,42 @@ PUBLIC_DECIMALS = 3  # 0.001° is about 110 m north–south and 90 m east–west
 PUBLIC_NOTE_ACTIONS = frozenset({"report_back", "reject", "suspend"})
 CLOSED_STATES = frozenset({"closed", "rejected", "merged"})
 _DIGITS = frozenset("0123456789")
+
+# Personal numbers inside free text. A number is only matched as a whole (no digit, letter or
+# separator-digit run on either side), so case numbers, dates and amounts are left alone. Resident
+# IDs first (18 digits, the last may be X; or the old 15 digits), then mobiles (1[3-9] + 9 digits,
+# people group them "138 1234 5678" or "138-1234-5678"), then landlines with their area code
+# ("0539-8123456", "(0539)8123456", "0539 812 3456").
+_SEP = r"[ \-\u2010-\u2015\u00a0]?"
+_NOT_BEFORE = r"(?<![0-9A-Za-z])"
+_NOT_AFTER = r"(?![0-9A-Za-z])"
+_PERSONAL = re.compile(
+    _NOT_BEFORE
+    + "(?:"
+    + r"(?P<id18>\d{6}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])\d{2}\d{3}[\dXx])"
+    + r"|(?P<id15>\d{6}\d{2}(?:0[1-9]|1[0-2])\d{2}\d{3})"
+    + rf"|(?P<mobile>(?:\+?86{_SEP})?1[3-9]\d{_SEP}\d{{4}}{_SEP}\d{{4}})"
+    + rf"|(?P<landline>(?:0\d{{2,3}}|[(（]0\d{{2,3}}[)）]){_SEP}[2-9]\d{{2,3}}{_SEP}\d{{4}})"
+    + ")"
+    + _NOT_AFTER
+)
+
+
+def _mask(match: re.Match[str]) -> str:
+    digits = "".join(ch for ch in match.group(0) if ch.isdigit() or ch in "Xx")
+    if match.group("mobile"):
+        digits = digits[-11:]  # without +86
+        return f"{digits[:3]}****{digits[-4:]}"
+    if match.group("landline"):
+        area = 4 if digits[1] in "3456789" and len(digits) >= 11 else 3  # 0539…, 010/02x…
+        return f"{digits[:area]}-{'*' * (len(digits) - area - 2)}{digits[-2:]}"
+    return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"  # a resident ID
+
+
+def mask_personal(text: str) -> str:
+    """`text` with mobile and landline numbers and resident ID numbers masked for the public
+    (13812345678 → 138****5678; 0539-8123456 → 0539-*****56; an ID keeps its first 3 and last 4)."""
+    return _PERSONAL.sub(_mask, text) if text else text
 
 
 def code_prefix(column: Any, prefix: str, ranges: bool = True) -> Any:
@@ -100,9 +139,9 @@ def _round(x: float | None) -> float | None:
 def public_note(entry: TimelineEntry) -> str:
     """The note of a timeline entry as the public may read it ("" when it is internal)."""
     if entry.action in PUBLIC_NOTE_ACTIONS:
-        return entry.note
+        return mask_personal(entry.note)
     if entry.action == "rate" and entry.data.get("public"):
-        return entry.note  # the reporter allowed their comment to be shown
+        return mask_personal(entry.note)  # the reporter allowed their comment to be shown
     return ""
 
 
@@ -132,8 +171,8 @@ def public_projection(
         channel=case.channel,
         state=case.state,
         status="closed" if case.state in CLOSED_STATES else "open",
-        description=case.description,
-        address=case.address,
+        description=mask_personal(case.description),
+        address=mask_personal(case.address),
         lon=_round(case.lon),
         lat=_round(case.lat),
         region_chain=region_chain or [],
