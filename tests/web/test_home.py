@@ -201,7 +201,17 @@ def test_counts_follow_each_persons_visibility(work, db, client):  # type: ignor
     the city-wide dispatcher sees them."""
     dispatcher, _ = _page_counts(client, work, "dispatcher")
     assert dispatcher["to_file"] == 2 and dispatcher["red"] == 2 and dispatcher["returned"] == 1
-    handler, _ = _page_counts(client, work, "handler")
+    handler, html = _page_counts(client, work, "handler")
+    # the shortcut to the next item: the one case waiting for the handler's department to accept
+    with db.reader() as s:
+        waiting = s.scalars(
+            select(Case.id).where(
+                Case.state == "dispatched", Case.department_id == work.departments["ls-cgj"]
+            )
+        ).all()
+    assert len(waiting) == 1
+    assert f'href="/cases/{waiting[0]}" data-testid="next-to_accept"' in html
+    assert 'data-testid="next-to_verify"' not in html
     assert handler == {"to_accept": 1, "due_soon": handler["due_soon"], "rework": 1}
     steward, _ = _page_counts(client, work, "data_steward")
     assert steward["to_answer"] == 1 and steward["stale"] == 1

@@ -444,38 +444,62 @@ def reporter_of(*, session: Session, case_id: int) -> int | None:
 NEAR_HOURS = 24  # a handling case whose deadline falls within this many hours is "due soon"
 
 
+def _work(now: datetime) -> dict[str, list[Any]]:
+    """Each count of the home page as its conditions on Case: one definition for the count and for
+    the next case of that queue, so the two never disagree."""
+    day_ago, soon = now - timedelta(hours=24), now + timedelta(hours=NEAR_HOURS)
+    open_ = Case.state.in_(flows.OPEN_STATES)
+    return {
+        "to_file": [Case.state == "reported"],
+        "to_dispatch": [Case.state == "filed"],
+        "returned": [Case.state == "filed", Case.return_count > 0],
+        "red": [open_, Case.deadline.is_not(None), Case.deadline < now],
+        "to_accept": [Case.state == "dispatched"],
+        "due_soon": [Case.state == "handling", Case.deadline.is_not(None), Case.deadline <= soon],
+        "rework": [Case.state == "handling", Case.rework_count > 0],
+        "handling": [Case.state == "handling"],
+        "to_verify": [Case.state == "handled"],
+        "open": [open_],
+        "new_today": [Case.reported_at >= day_ago],
+        "closed_today": [Case.state == "closed", Case.closed_at >= day_ago],
+        "closed": [Case.state == "closed"],
+        "closed_on_time": [Case.state == "closed", Case.closed_on_time.is_(True)],
+    }
+
+
+QUEUES = ("to_file", "to_dispatch", "returned", "red", "to_accept", "due_soon", "rework", "to_verify")
+
+
 def work_counts(*, session: Session, actor: Principal, now: datetime | None = None) -> dict[str, int]:
     """What the actor has to do and what changed since yesterday, as counts of the cases
     policy.visible lets them see (one query): the home page's 待办. Red: an open case past its
     stage deadline (the deadline is the stage's limit on the working calendar, so past it is the
     red light)."""
     authorize(actor, "cases.read")
-    now = now or clock.now()
-    day_ago, soon = now - timedelta(hours=24), now + timedelta(hours=NEAR_HOURS)
-    open_ = Case.state.in_(flows.OPEN_STATES)
-
-    def n(*conds: Any) -> Any:
-        return func.count(Case.id).filter(and_(*conds))
-
+    work = _work(now or clock.now())
     row = session.execute(
-        select(
-            n(Case.state == "reported").label("to_file"),
-            n(Case.state == "filed").label("to_dispatch"),
-            n(Case.state == "filed", Case.return_count > 0).label("returned"),
-            n(open_, Case.deadline.is_not(None), Case.deadline < now).label("red"),
-            n(Case.state == "dispatched").label("to_accept"),
-            n(Case.state == "handling", Case.deadline.is_not(None), Case.deadline <= soon).label("due_soon"),
-            n(Case.state == "handling", Case.rework_count > 0).label("rework"),
-            n(Case.state == "handling").label("handling"),
-            n(Case.state == "handled").label("to_verify"),
-            n(open_).label("open"),
-            n(Case.reported_at >= day_ago).label("new_today"),
-            n(Case.state == "closed", Case.closed_at >= day_ago).label("closed_today"),
-            n(Case.state == "closed").label("closed"),
-            n(Case.state == "closed", Case.closed_on_time.is_(True)).label("closed_on_time"),
-        ).where(visible(actor))
+        select(*(func.count(Case.id).filter(and_(*conds)).label(key) for key, conds in work.items())).where(
+            visible(actor)
+        )
     ).one()
     return {k: int(v or 0) for k, v in row._mapping.items()}
+
+
+def next_in_queue(
+    *, session: Session, actor: Principal, queue: str, now: datetime | None = None
+) -> int | None:
+    """The id of the case to take up next in one of the home page's queues (QUEUES) among those the
+    actor may see: the nearest deadline first, then the oldest report."""
+    authorize(actor, "cases.read")
+    if queue not in QUEUES:
+        raise Invalid("Unknown queue", field="queue", code="unknown_queue")
+    conds = _work(now or clock.now())[queue]
+    return session.scalar(
+        select(Case.id)
+        .where(visible(actor), *conds)
+        .order_by(Case.deadline.is_(None), Case.deadline, Case.reported_at, Case.id)
+        .limit(1)
+    )
 
 
 def overdue_by_district(*, session: Session, actor: Principal, now: datetime | None = None) -> dict[str, int]:

@@ -30,6 +30,7 @@ class Todo:
     count: int
     href: str
     urgent: bool = False  # shown in red when not zero
+    next_href: str | None = None  # the next item to take up, when there is one
 
 
 # (permission, key, label, link, urgent): the 待办 each permission brings
@@ -65,7 +66,11 @@ def todos(*, session: Session, actor: Principal) -> tuple[list[Todo], dict[str, 
     for table, counts in ((CASE_TODOS, case_counts), (CATALOG_TODOS, data_counts)):
         for perm, key, label, href, urgent in table:
             if has(actor, perm) and key in counts:
-                out.append(Todo(key, label, counts[key], href, urgent))
+                nxt = None
+                if counts is case_counts and counts[key]:
+                    case_id = cases.next_in_queue(session=session, actor=actor, queue=key)
+                    nxt = f"/cases/{case_id}" if case_id else None
+                out.append(Todo(key, label, counts[key], href, urgent, nxt))
     return out, case_counts, data_counts
 
 
