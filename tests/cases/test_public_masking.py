@@ -65,7 +65,12 @@ def handled(city, db):  # type: ignore[no-untyped-def]
             (h, "report_back", RESULT),
         ):
             service.transition(
-                session=s, actor=actor, case_id=case.id, action=action, reason=reason, department_code="ls-cgj"
+                session=s,
+                actor=actor,
+                case_id=case.id,
+                action=action,
+                reason=reason,
+                department_code="ls-cgj",
             )
     return case
 

@@ -343,12 +343,17 @@ def _case_page(
         dupes = service.duplicate_candidates(session=session, actor=p, case_id=case_id)
     dept = identity.get_department(session=session, id=case.department_id) if case.department_id else None
     files = attachments.attachments(session=session, actor=p, case_id=case_id)
+    timeline = service.timeline(session=session, actor=p, case_id=case_id)
     return render(
         request,
         "cases/case.html",
         {
             "case": case,
-            "timeline": service.timeline(session=session, actor=p, case_id=case_id),
+            "timeline": timeline,
+            # who did each step by name and role, one query for the whole timeline
+            "people": identity.people(
+                session=session, usernames=(e.actor.removeprefix("user:") for e in timeline)
+            ),
             "actions": actions,
             "duplicates": dupes,
             "department": dept,

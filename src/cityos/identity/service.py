@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import cast
 
@@ -377,6 +378,25 @@ def users(
     rows = session.scalars(q.limit(limit).offset(offset)).all()
     depts = {d.id: d for d in session.scalars(select(Department))}
     return [_user_out(u, depts.get(u.department_id or -1)) for u in rows]
+
+
+def people(*, session: Session, usernames: Iterable[str]) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Display name and roles by username, in one query, for pages that show who did what (a
+    timeline names its actors `user:<username>`); usernames not found are left out."""
+    wanted = sorted({u for u in usernames if u})
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(User.username, User.display_name, UserRole.role)
+        .outerjoin(UserRole, UserRole.user_id == User.id)
+        .where(User.username.in_(wanted))
+        .order_by(User.username, UserRole.role)
+    ).all()
+    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for username, name, role in rows:
+        shown, roles = out.get(username, (name or username, ()))
+        out[username] = (shown, roles + ((role,) if role else ()))
+    return out
 
 
 def get_user(*, session: Session, username: str | None = None, id: int | None = None) -> UserOut:
