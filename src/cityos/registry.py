@@ -19,7 +19,7 @@ import importlib.util
 from types import ModuleType
 from typing import Any
 
-MODULES: list[str] = ["identity", "geo", "cases", "catalog", "notify"]
+MODULES: list[str] = ["identity", "geo", "cases", "catalog", "notify", "patrol"]
 
 
 def part(module: str, name: str) -> ModuleType | None:

@@ -547,3 +547,44 @@ def outlines(*, session: Session, level: str, under: str | None = None, crs: str
 
 def grid_count(*, session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(GridShape)) or 0)
+
+
+# ---------------------------------------------------------------- grid polygons for other modules
+def to_wgs84_point(*, lon: float, lat: float, crs: str = "wgs84") -> tuple[float, float]:
+    """A point in WGS84 from the coordinate system a browser or map sent (wgs84, gcj02, bd09)."""
+    return to_wgs84(lon, lat, crs)
+
+
+def grid_polygons(
+    *, session: Session, worker_id: int | None = None, under: str | None = None
+) -> dict[str, Any]:
+    """WGS84 Shapely polygons by grid code: a grid worker's own grids, or every grid under a region
+    code, or both filters at once. Shapely geometries are immutable values, not rows, so the
+    caller shares nothing with geo's tables."""
+    idx = index(session)
+    prefix = division_prefix(under) if under else ""
+    return {
+        str(c): g
+        for c, g in zip(idx.codes, idx.geoms, strict=True)
+        if str(c).startswith(prefix) and (worker_id is None or idx.workers.get(c) == worker_id)
+    }
+
+
+def grids_along(*, session: Session, lons: list[float], lats: list[float]) -> list[str]:
+    """The codes of the grids a WGS84 track touches, sorted: those its points fall in and those
+    its segments cross between two points (a walk straight through a grid between two fixes
+    still covers it), by one STRtree query of the track's LineString."""
+    raw = list(zip(lons, lats, strict=True))
+    # drop only repeated consecutive fixes (a worker standing still); a revisit keeps the path
+    pts = [q for i, q in enumerate(raw) if i == 0 or q != raw[i - 1]]
+    if not pts:
+        return []
+    geom: Any = shapely.Point(pts[0]) if len(pts) == 1 else shapely.LineString(pts)
+    idx = index(session)
+    return sorted(str(idx.codes[i]) for i in idx.tree.query(geom, predicate="intersects"))
+
+
+def grid_names(*, session: Session, codes: list[str]) -> dict[str, str]:
+    """The names of grids by code (an unknown code names itself)."""
+    idx = index(session)
+    return {c: idx.names.get(c, c) for c in codes}
