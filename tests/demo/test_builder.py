@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from cityos.core import audit
+from cityos.cases import service
+from cityos.core import audit, clock
 from cityos.core.db import use_db
 from cityos.core.settings import load_settings, use_settings
 from cityos.demo import builder
@@ -19,8 +20,13 @@ def _build(tmp_path, name):  # type: ignore[no-untyped-def]
     use_settings(load_settings({"CITYOS_HOME": str(tmp_path / name)}))
     try:
         ctx = builder.build(scale="small", now=datetime(2026, 11, 23, tzinfo=UTC))
-        with ctx.db.reader() as s:
+        with clock.frozen(ctx.now), ctx.db.reader() as s:
+            cases = service.list_cases(session=s, actor=ctx.user("leader"), limit=100_000, count_cap=None)
             summary = {
+                "cases": [
+                    (c.number, c.state, c.category_code, c.department_id, c.light, c.reported_at)
+                    for c in cases.items
+                ],
                 "regions": s.scalar(select(func.count()).select_from(Region)),
                 "grids": s.scalar(select(func.count()).select_from(GridShape)),
                 "users": s.scalar(select(func.count()).select_from(User)),
@@ -43,7 +49,8 @@ def _build(tmp_path, name):  # type: ignore[no-untyped-def]
 def test_small_demo_city_is_deterministic_and_complete(tmp_path):
     a = _build(tmp_path, "a")
     b = _build(tmp_path, "b")
-    assert a == b
+    assert a == b  # the same city, and the same cases at the same steps, from the same seed
+    assert len(a["cases"]) > 300
     assert a["grids"] == 300 and a["with_worker"] == 300 and a["audit_ok"]
     from cityos.demo.geometry import generate
 

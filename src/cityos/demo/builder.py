@@ -52,6 +52,39 @@ DEPARTMENTS = [
     ("rx12345", "临沂市12345政务服务便民热线", "hotline"),
     ("zwfw", "临沂市行政审批服务局", "bureau"),
 ]
+# The district-level bodies a case in a district goes to (the demo's dispatch rules send it there,
+# not to the city bureau): (code suffix, city department it stands for in its district)
+DISTRICT_BODIES = [
+    ("cgj", "cgj"),  # 区城市管理局 (城管执法)
+    ("zjj", "zjj"),  # 区住房和城乡建设局
+    ("sthj", "sthjj"),  # 市生态环境局X分局
+    ("scjgj", "scjgj"),  # 区市场监督管理局
+    ("gaj", "gaj"),  # 市公安局X分局 (districts) / X县公安局 (counties)
+    ("jtj", "jtj"),  # 区交通运输局
+]
+
+
+def district_prefix(name: str, code: str) -> str:
+    """The code prefix of a district's departments: ls-cgj is 兰山区城市管理局."""
+    return {"兰山区": "ls", "罗庄区": "lz", "河东区": "hd"}.get(name, f"d{code[-2:]}")
+
+
+def district_departments(district: str) -> list[tuple[str, str, str]]:
+    """(code suffix, real-style name, city department code) of a district's bodies: districts'
+    公安 and 生态环境 are branches of the city bureau (临沂市公安局兰山分局), counties have their own."""
+    short = district.removesuffix("区").removesuffix("县") if len(district) > 2 else district
+    police = f"临沂市公安局{short}分局" if district.endswith("区") else f"{district}公安局"
+    names = {
+        "cgj": f"{district}城市管理局",
+        "zjj": f"{district}住房和城乡建设局",
+        "sthj": f"临沂市生态环境局{short}分局",
+        "scjgj": f"{district}市场监督管理局",
+        "gaj": police,
+        "jtj": f"{district}交通运输局",
+    }
+    return [(suffix, names[suffix], city) for suffix, city in DISTRICT_BODIES]
+
+
 PASSWORDS = {role: f"demo-{role.replace('_', '-')}-2026" for role in ROLES}
 ACCOUNTS = {  # the printed account per role: username, department, region ("" = city)
     "admin": ("admin", "dsjj", ""),
@@ -155,22 +188,21 @@ def build(
                 )
                 ctx.departments[code] = d.id
             for r in geo_data.regions:
-                if r.level == "district":
-                    code = {"兰山区": "ls", "罗庄区": "lz", "河东区": "hd"}.get(
-                        r.name, f"d{r.code[-2:]}"
-                    ) + "-cgj"
+                if r.level != "district":
+                    continue
+                for suffix, name, _stands_for in district_departments(r.name):
+                    code = f"{district_prefix(r.name, r.code)}-{suffix}"
                     d = identity.add_department(
                         session=s,
                         actor=system,
                         department=DepartmentIn(
-                            code=code, name=f"{r.name}城市管理局", kind="district_bureau", region_code=r.code
+                            code=code, name=name, kind="district_bureau", region_code=r.code
                         ),
                     )
                     ctx.departments[code] = d.id
         progress.advance(t)
 
         grids = [f["properties"]["code"] for f in geo_data.grids["features"]]
-        districts = [r.code for r in geo_data.regions if r.level == "district"]
         t = progress.add_task("用户 users", total=len(ACCOUNTS) + 1)
         with db.transaction() as s:
             people: list[tuple[str, UserIn]] = []
@@ -190,43 +222,36 @@ def build(
                         ),
                     )
                 )
-            # more staff so queues and evaluations have people: an inspector and a handler per district
-            for dcode in districts:
-                dept = next(
-                    (
-                        c
-                        for c, i in ctx.departments.items()
-                        if c.endswith("-cgj")
-                        and identity.get_department(session=s, id=i).region_code == dcode
-                    ),
-                    "cgj",
-                )
+            # more staff so queues and evaluations have people: an inspector per district and a
+            # handler for each district body (the printed `handler` is 兰山区城市管理局's)
+            for r in (r for r in geo_data.regions if r.level == "district"):
                 people.append(
                     (
                         "inspector",
                         UserIn(
-                            username=f"inspector{dcode}",
+                            username=f"inspector{r.code}",
                             display_name=faker.name(),
                             password=PASSWORDS["inspector"],
                             roles=["inspector"],
                             department_code="cgj",
-                            region_code=dcode,
+                            region_code=r.code,
                         ),
                     )
                 )
-                people.append(
-                    (
-                        "handler",
-                        UserIn(
-                            username=f"handler{dcode}",
-                            display_name=faker.name(),
-                            password=PASSWORDS["handler"],
-                            roles=["handler"],
-                            department_code=dept,
-                            region_code=dcode,
-                        ),
+                for suffix, _name, _city in district_departments(r.name):
+                    people.append(
+                        (
+                            "handler",
+                            UserIn(
+                                username=f"handler{r.code}" + ("" if suffix == "cgj" else suffix),
+                                display_name=faker.name(),
+                                password=PASSWORDS["handler"],
+                                roles=["handler"],
+                                department_code=f"{district_prefix(r.name, r.code)}-{suffix}",
+                                region_code=r.code,
+                            ),
+                        )
                     )
-                )
             for i in range(20):
                 people.append(
                     (
