@@ -284,7 +284,7 @@ def demo(
     if scale not in ("small", "city"):
         raise CityOSError("--scale must be small or city", code="bad_scale", field="scale")
     ctx = builder.build(scale=scale, fresh=fresh)
-    builder.print_accounts(ctx, f"http://{host}:{port}/" if not no_serve else "cityos serve")
+    builder.print_accounts(ctx, f"http://{host}:{port}/", serving=not no_serve)
     if not no_serve:
         serve(host=host, port=port)
 

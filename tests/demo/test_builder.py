@@ -61,15 +61,20 @@ def test_accounts_table_lists_every_role(tmp_path, capsys):
     use_settings(load_settings({"CITYOS_HOME": str(tmp_path / "c")}))
     try:
         ctx = builder.build(scale="small")
-        builder.print_accounts(ctx, "http://127.0.0.1:8000/")
+        outs = []
+        for serving in (True, False):  # `cityos demo` and `cityos demo --no-serve` alike
+            builder.print_accounts(ctx, "http://127.0.0.1:8000/", serving=serving)
+            outs.append(capsys.readouterr().out)
         ctx.db.engine.dispose()
     finally:
         use_db(None)
         use_settings(None)
-    out = capsys.readouterr().out
-    for role, password in builder.PASSWORDS.items():
-        assert role in out and password in out
-    assert "http://127.0.0.1:8000/" in out
+    for out in outs:
+        for role, password in builder.PASSWORDS.items():
+            assert role in out and password in out
+        assert "兰山区城市管理局" in out and "兰山区" in out  # departments and regions by name
+        assert out.rstrip().endswith("http://127.0.0.1:8000/")  # the URL is the last thing printed
+    assert "cityos serve" in outs[1]
 
 
 def test_city_scale_geometry_has_linyis_published_grid_count():

@@ -305,15 +305,24 @@ def build(
     return ctx
 
 
-def print_accounts(ctx: DemoContext, url: str) -> None:
+def print_accounts(ctx: DemoContext, url: str, serving: bool = True) -> None:
+    """The demo accounts (one per role, with its department and region by name) and the URL, last,
+    whether the command goes on to serve the city or exits (`--no-serve`)."""
     table = Table(title=f"演示账号 Demo accounts · {ctx.city_name}")
     for col in ("角色 role", "用户名 username", "密码 password", "部门 department", "区域 region"):
         table.add_column(col)
     with ctx.db.reader() as s:
         for role, (username, _d, _r) in ACCOUNTS.items():
             u = identity.get_user(session=s, username=username)
-            table.add_row(role, username, PASSWORDS[role], u.department_name or "-", u.region_code or "-")
+            region = identity.get_region(session=s, code=u.region_code).name if u.region_code else "-"
+            table.add_row(role, username, PASSWORDS[role], u.department_name or "-", region)
     Console(width=max(console.width, 150)).print(table)
     for line in ctx.notes:
         console.print(line)
-    console.print(f"\n[bold green]CityOS demo city ready:[/bold green] {url}")
+    if serving:
+        console.print(f"\n[bold green]CityOS demo city ready 演示城市已就绪:[/bold green] {url}")
+    else:
+        console.print(
+            f"\n[bold green]CityOS demo city built 演示城市已生成[/bold green] in {get_settings().home}; "
+            f"serve it with `cityos serve` (or `make serve`) and open {url}"
+        )
