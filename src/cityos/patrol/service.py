@@ -7,6 +7,7 @@ supervision.py  the supervisor's day, the grids nobody covered in a week, and `w
 
 from __future__ import annotations
 
+from cityos.patrol.policy import region_scope
 from cityos.patrol.supervision import uncovered_grids, week_of, worker_day, worker_figures
 from cityos.patrol.work import (
     add_points,
@@ -32,6 +33,7 @@ __all__ = [
     "get_patrol",
     "open_patrol",
     "patrols",
+    "region_scope",
     "start_patrol",
     "today",
     "uncovered_grids",

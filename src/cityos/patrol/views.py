@@ -12,6 +12,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from cityos.identity import service as identity
 from cityos.identity.permissions import has
 from cityos.identity.schemas import Principal
 from cityos.patrol import service
@@ -53,6 +54,13 @@ def supervise(
 ) -> Response:
     day = day or service.today()
     region = region or None
+    scope = service.region_scope(p)
+    # the districts and streets in the supervisor's scope, by name (a select, not a code to type)
+    choices = [
+        r
+        for r in identity.regions(session=session, under=scope or None)
+        if r.level in ("district", "street") and (r.code.startswith(scope or ""))
+    ]
     monday, next_monday = service.week_of(day)
     return render(
         request,
@@ -60,6 +68,7 @@ def supervise(
         {
             "day": day,
             "region": region or "",
+            "choices": choices,
             "workers": service.worker_day(session=session, actor=p, day=day, region=region),
             "uncovered": service.uncovered_grids(session=session, actor=p, day=day, region=region),
             "monday": monday,
