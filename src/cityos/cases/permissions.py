@@ -12,6 +12,7 @@ ask for these permissions and never name a role.
 - cases.handle           accept, return, report back (the department's handler)
 - cases.verify           verify on site or order rework (inspectors and grid workers)
 - cases.hotline          the 12345 console, and recording a caller's rating
+- cases.search_phone     find cases by the caller's phone (personal data: the 12345 centre only)
 - cases.taxonomy         the taxonomy, dispatch rules and channel settings
 - cases.open311          the Open311 endpoints' POST (an API token's `open311` scope: nothing else)
 - cases.channel.<name>   the intake channel a person's reports come in by when they name none
@@ -32,7 +33,7 @@ for role in ("citizen", "dispatcher", "inspector", "grid_worker", "admin"):
 for role in ("dispatcher", "inspector", "grid_worker", "handler", "admin"):
     grant(role, "cases.act")
 for role in ("dispatcher", "admin"):  # the 12345 operators sit with the dispatchers in the centre
-    grant(role, "cases.dispatch", "cases.hotline", "cases.channel.hotline")
+    grant(role, "cases.dispatch", "cases.hotline", "cases.channel.hotline", "cases.search_phone")
 grant("handler", "cases.handle")
 for role in ("inspector", "grid_worker"):
     grant(role, "cases.verify")

@@ -180,6 +180,10 @@ def list_cases(
     since: datetime | None = None,
     until: datetime | None = None,
     numbers: list[str] | None = None,
+    number: str | None = None,
+    keyword: str | None = None,
+    phone: str | None = None,
+    before: datetime | None = None,
     limit: int = 50,
     offset: int = 0,
     after: str | None = None,
@@ -214,6 +218,7 @@ def list_cases(
             conds.append(Case.reported_at <= until)
         if numbers:
             conds.append(Case.number.in_(numbers))
+        conds.extend(_search(number, keyword, phone, before))
         return conds
 
     cursor = _after(after)
@@ -238,6 +243,28 @@ def list_cases(
 
 
 _NEWEST = (Case.reported_at.desc(), Case.id.desc())
+
+
+def _search(number: str | None, keyword: str | None, phone: str | None, before: datetime | None) -> list[Any]:
+    """The search fields of a list (cases.filters): a part of the number, a keyword in the
+    description or address, the caller's phone (its digits, however they were typed), reported
+    before a time. Who may search by phone is decided in filters.list_arguments."""
+    conds: list[Any] = []
+    if number:
+        conds.append(Case.number.icontains(number, autoescape=True))
+    if keyword:
+        conds.append(
+            or_(
+                Case.description.icontains(keyword, autoescape=True),
+                Case.address.icontains(keyword, autoescape=True),
+            )
+        )
+    if phone:
+        digits = "".join(ch for ch in phone if ch.isdigit()) or phone
+        conds.append(Case.reporter_phone.contains(digits, autoescape=True))
+    if before:
+        conds.append(Case.reported_at < before)
+    return conds
 
 
 def _after(after: str | None) -> list[Any]:
@@ -527,6 +554,7 @@ def notice_of(*, session: Session, case_id: int) -> CaseNotice | None:
         id=case.id,
         number=case.number,
         state=case.state,
+        is_open=case.state in flows.OPEN_STATES,
         category_name=_category_names(session, {case.category_code}).get(case.category_code, ""),
         region_code=case.region_code,
         department_id=case.department_id,

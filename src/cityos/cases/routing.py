@@ -16,7 +16,7 @@ from cityos.core import audit
 from cityos.core.errors import Invalid
 from cityos.identity import service as identity
 from cityos.identity.permissions import authorize
-from cityos.identity.schemas import Principal
+from cityos.identity.schemas import DepartmentOut, Principal
 
 
 # ---------------------------------------------------------------- taxonomy
@@ -78,6 +78,56 @@ def route(*, session: Session, category_code: str, region_code: str) -> str:
             best = max(matching, key=lambda r: (len(r.category_prefix), len(r.region_prefix), -r.id))
             return best.department_code
     return cat.department_code
+
+
+def dispatch_choices(
+    *, session: Session, category_code: str, region_code: str
+) -> list[tuple[str, list[DepartmentOut]]]:
+    """The departments a dispatcher picks from for a case, grouped, each group in order:
+    - `suggested`: what `route` picks first, then the other departments of the dispatch rules that
+      match this category and region, then the category's default department;
+    - `region`: departments serving the case's region (its district's first, then the city's),
+      those that take this 大类 somewhere (a rule or a category default) first;
+    - `other`: every other department, so a case can still go anywhere.
+    The 12345 centre itself is no department to dispatch to."""
+    from cityos.identity.schemas import division_prefix, within
+
+    cat = _category(session, category_code)
+    rules = [
+        r
+        for r in session.scalars(select(DispatchRule).order_by(DispatchRule.id))
+        if category_code.startswith(r.category_prefix)
+        and (not r.region_prefix or within(region_code, r.region_prefix))
+    ]
+    first = route(session=session, category_code=category_code, region_code=region_code)
+    specific = sorted(rules, key=lambda r: (-len(r.category_prefix), -len(r.region_prefix), r.id))
+    suggested = list(dict.fromkeys([first, *(r.department_code for r in specific), cat.department_code]))
+    major = category_code[:3]
+    takes_major = set(
+        session.scalars(select(CaseCategory.department_code).where(CaseCategory.code.startswith(major)))
+    )
+    takes_major |= set(
+        session.scalars(
+            select(DispatchRule.department_code).where(DispatchRule.category_prefix.startswith(major))
+        )
+    )
+    depts = [d for d in identity.departments(session=session) if d.kind != "hotline" and d.active]
+    by_code = {d.code: d for d in depts}
+    groups: dict[str, list[DepartmentOut]] = {"suggested": [], "region": [], "other": []}
+    groups["suggested"] = [by_code[c] for c in suggested if c in by_code]
+    taken = {d.code for d in groups["suggested"]}
+
+    def covers(d: DepartmentOut) -> int:
+        """How closely the department's regions hold the case's region (0: not at all)."""
+        held = [len(division_prefix(s)) for s in d.serves or [d.region_code] if within(region_code, s)]
+        return max(held, default=0)
+
+    for d in depts:
+        if d.code not in taken:
+            groups["region" if covers(d) else "other"].append(d)
+    groups["region"].sort(key=lambda d: (-covers(d), d.code not in takes_major, d.name))
+    groups["other"].sort(key=lambda d: (d.code not in takes_major, d.region_code, d.name))
+    return [(k, v) for k, v in groups.items() if v]
 
 
 def add_dispatch_rule(

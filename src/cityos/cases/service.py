@@ -44,7 +44,13 @@ from cityos.cases.queries import (
     work_counts,
 )
 from cityos.cases.record import _SYSTEM
-from cityos.cases.routing import add_dispatch_rule, load_default_taxonomy, route, set_channel
+from cityos.cases.routing import (
+    add_dispatch_rule,
+    dispatch_choices,
+    load_default_taxonomy,
+    route,
+    set_channel,
+)
 
 __all__ = [
     "AUTO_MERGE_CHANNELS",
@@ -59,6 +65,7 @@ __all__ = [
     "category_exists",
     "check_deadlines",
     "decode_cursor",
+    "dispatch_choices",
     "duplicate_candidates",
     "encode_cursor",
     "find_by_number",

@@ -6,17 +6,18 @@ formulas beside the numbers."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from cityos.cases import attachments, evaluation, flows, policy, service
+from cityos.cases import attachments, evaluation, export, flows, policy, service
 from cityos.cases.admin_views import NAV as CONSOLES_NAV
 from cityos.cases.admin_views import router as consoles_router
-from cityos.cases.api import FIRST_DAY, LAST_DAY, CaseId
+from cityos.cases.api import FIRST_DAY, LAST_DAY, XLSX, CaseId
+from cityos.cases.filters import VIEWS, CaseFilter, list_arguments
 from cityos.cases.permissions import DEFAULT_CHANNELS
 from cityos.cases.schemas import DB_INT_MAX, STAGES, CaseOut, ReportIn
 from cityos.core import i18n
@@ -39,13 +40,6 @@ NAV = [
 NAV.extend(CONSOLES_NAV)
 TZ = ZoneInfo("Asia/Shanghai")
 PHOTO_ACTIONS = {"report_back": "after", "verify": "after", "rework": "other"}  # steps that take photos
-VIEWS = {  # which list a role sees first, and the states it shows
-    "queue": ("reported", "filed"),
-    "inbox": ("dispatched", "handling"),
-    "verify": ("handled",),
-    "open": flows.OPEN_STATES,
-    "all": None,
-}
 
 
 def _max_upload_mb() -> str:
@@ -74,31 +68,27 @@ def _numbers(*values: str) -> bool:
 @router.get("")
 def case_list(
     request: Request,
-    view: str = "",
-    state: str = "",
-    category: str = "",
-    channel: str = "",
+    f: Annotated[CaseFilter, Query()],
     page: int = Query(1, ge=1, le=DB_INT_MAX // 30),
     after: str = Query("", max_length=40),
     session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("cases.view")),
 ) -> Response:
-    """Next pages continue by keyset (`after`, the same cost on every page); `page` numbers the page
-    and is the offset for the link back. The count stops at 10,000 ("at least")."""
-    view = view if view in VIEWS else _default_view(p)
+    """The filter is cases.filters.CaseFilter, the same as the API's and the export's. Next pages
+    continue by keyset (`after`, the same cost on every page); `page` numbers the page and is the
+    offset for the link back. The count stops at 10,000 ("at least")."""
+    f = _with_view(f, p)
     per = 30
     page = max(page, 1)
     listing = service.list_cases(
         session=session,
         actor=p,
-        state=state or None,
-        states=None if state else VIEWS[view],
-        category_code=category or None,
-        channel=channel or None,
+        **list_arguments(f, p),
         limit=per,
         offset=(page - 1) * per,
         after=after or None,
     )
+    scope = None if policy.sees_whole_city(p) else p.region_code
     return render(
         request,
         "cases/list.html",
@@ -109,12 +99,39 @@ def case_list(
             "next_after": listing.next_after,
             "page": page,
             "per": per,
-            "view": view,
+            "view": f.view,
             "views": list(VIEWS),
-            "filters": {"state": state, "category": category, "channel": channel},
+            "filters": f,
+            "query": f.query(),
             "categories": service.categories(session=session),
             "states": flows.STATES,
+            "regions": [
+                r for r in identity.regions(session=session, under=scope) if r.level in ("district", "street")
+            ],
+            "can_search_phone": has(p, "cases.search_phone"),
         },
+    )
+
+
+def _with_view(f: CaseFilter, p: Principal) -> CaseFilter:
+    """The list tab asked for, or the one the person's work starts from."""
+    return f if f.view in VIEWS else f.model_copy(update={"view": _default_view(p)})
+
+
+@router.get("/export.xlsx")
+def case_list_xlsx(
+    f: Annotated[CaseFilter, Query()],
+    session: Session = Depends(get_session, scope="function"),
+    p: Principal = Depends(RequirePage("cases.view")),
+) -> Response:
+    """The list on the page, as filtered, as an Excel sheet (cases.export)."""
+    f = _with_view(f, p)
+    cases = export.export_cases(session=session, actor=p, filters=f)
+    stamp = f"{datetime.now(TZ):%Y%m%d-%H%M}"
+    return Response(
+        export.to_xlsx(session=session, cases=cases),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="cases-{stamp}.xlsx"'},
     )
 
 
@@ -357,7 +374,12 @@ def _case_page(
             "actions": actions,
             "duplicates": dupes,
             "department": dept,
-            "departments": identity.departments(session=session),
+            # the dispatch rules' candidates first, then the departments serving the case's region
+            "dispatch_groups": service.dispatch_choices(
+                session=session, category_code=case.category_code, region_code=case.region_code
+            )
+            if any(a.action == "dispatch" for a in actions)
+            else [],
             "chain": identity.region_chain(session=session, code=case.region_code),
             "error": error,
             "reported": request.query_params.get("reported") == "1",

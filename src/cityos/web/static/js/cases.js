@@ -1,6 +1,10 @@
-/* Cases pages: the device's location on the report form; the evaluation chart. */
+/* Cases pages: the device's location on the report form; the evaluation chart; print buttons
+   (the page's CSP allows no inline handlers). */
 (function () {
   "use strict";
+  Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (b) {
+    b.addEventListener("click", function () { window.print(); });
+  });
   var btn = document.getElementById("use-location");
   if (btn && navigator.geolocation) {
     btn.addEventListener("click", function () {
