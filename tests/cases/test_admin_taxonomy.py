@@ -230,12 +230,12 @@ def test_a_bad_row_names_its_row_and_column_and_nothing_is_applied(taxonomy, db)
         ("dispatch_rules", 4, "D", "basis", "bad_basis"),
     }
     line = next(p for p in problems if p["column"] == "handle_hours_urgent")["message"]
-    assert line["zh-CN"] == f"工作表 categories 第 {e0402} 行 I 列(紧急处置时限):应为数字"
+    assert line["zh-CN"] == f"工作表 categories 第 {e0402} 行 I 列（紧急处置时限）：应为数字"
     assert (
         line["en"]
         == f"Sheet categories, row {e0402}, column I (Time to handle, urgent (h)): must be a number"
     )
-    assert e.value.text("zh_CN") == "工作簿有 4 处错误,未导入任何内容"
+    assert e.value.text("zh_CN") == "工作簿有 4 处错误，未导入任何内容"
     assert _snapshot(db, taxonomy) == before
 
 
@@ -305,7 +305,7 @@ def test_admin_pages_edit_export_and_import(taxonomy, client, db):
         data={"csrf_token": csrf},
         files={"file": ("t.xlsx", _workbook(xlsx.content, bad), admin.XLSX)},
     )
-    assert r.status_code == 422 and "G 列(立案时限):应大于 0" in r.text
+    assert r.status_code == 422 and "G 列（立案时限）：应大于 0" in r.text
     r = client.post(
         "/cases/admin/import",
         data={"csrf_token": csrf},

@@ -221,7 +221,7 @@ def test_api_import_reports_every_error_as_json(city, client):
     assert r.status_code == 422
     body = r.json()["error"]
     assert (
-        body["code"] == "grid_import_failed" and body["message"]["zh-CN"] == "网格文件有错误,未导入任何数据"
+        body["code"] == "grid_import_failed" and body["message"]["zh-CN"] == "网格文件有错误，未导入任何数据"
     )
     assert body["details"]["errors"][0]["problem"] == "unknown_parent"
 
