@@ -212,3 +212,33 @@ def test_an_answered_request_reaches_its_requester(loop, db):  # type: ignore[no
         box.items[0].title == "您对“人口基础信息”的共享申请未通过"
         and "用途与共享条件不符" in box.items[0].body
     )
+
+
+def test_an_event_delivered_after_the_case_moved_on_tells_nobody(loop, db):  # type: ignore[no-untyped-def]
+    """The worker may deliver late: a dispatch whose case was handled and closed meanwhile is no
+    longer anyone's work to accept (the department is still the case's; only its state says so)."""
+    c = _report(db, loop)
+    _step(db, loop, "dispatcher", c, "file")
+    with db.transaction(deliver_events=False) as s:  # as if the process died before delivering
+        c = cases.transition(
+            session=s,
+            actor=loop.as_role("dispatcher"),
+            case_id=c.id,
+            action="dispatch",
+            department_code="ls-cgj",
+        )
+    for role, action, kw in [
+        ("handler", "accept", {}),
+        ("handler", "report_back", {"reason": "已清理"}),
+        ("inspector", "verify", {}),
+    ]:
+        c = _step(db, loop, role, c, action, **kw)
+    assert c.state == "closed" and c.department_id == loop.departments["ls-cgj"]
+    assert events.redeliver_pending(db, older_than=timedelta(0)) == 1
+    with db.reader() as s:
+        left = s.scalar(
+            select(func.count())
+            .select_from(events.OutboxEvent)
+            .where(events.OutboxEvent.delivered_at.is_(None))
+        )
+    assert left == 0 and _messages(db, loop, "handler").items == []

@@ -64,6 +64,7 @@ class CaseNotice(BaseModel):
     id: int
     number: str
     state: str
+    is_open: bool  # the state is one of flows.OPEN_STATES
     category_name: str
     region_code: str
     department_id: int | None

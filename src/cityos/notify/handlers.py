@@ -26,11 +26,19 @@ def _case_link(case_id: int) -> str:
     return f"/cases/{case_id}"
 
 
+def _still(case: CaseNotice | None, states: tuple[str, ...], department_id: object = None) -> bool:
+    """Is the work the event announced still waiting (the worker may deliver an event late, after
+    the case moved on; a message about work already done is noise)?"""
+    if case is None or case.state not in states:
+        return False
+    return department_id is None or case.department_id == department_id
+
+
 @events.subscriber("cases.CaseDispatched")
 def case_dispatched(session: Session, event: Event) -> None:
     """A case dispatched to a department: to that department's handlers (who accept it)."""
     case = cases.notice_of(session=session, case_id=int(event.payload["case_id"]))
-    if case is None or case.department_id is None:
+    if case is None or not _still(case, ("dispatched", "handling"), event.payload.get("department_id")):
         return
     service.post(
         session=session,
@@ -50,7 +58,7 @@ def case_dispatched(session: Session, event: Event) -> None:
 def case_reworked(session: Session, event: Event) -> None:
     """Verification failed: back to the department's handlers."""
     case = cases.notice_of(session=session, case_id=int(event.payload["case_id"]))
-    if case is None or case.department_id is None:
+    if case is None or not _still(case, ("handling",), event.payload.get("department_id")):
         return
     service.post(
         session=session,
@@ -70,7 +78,7 @@ def case_reworked(session: Session, event: Event) -> None:
 def case_returned(session: Session, event: Event) -> None:
     """A department returned a case: to the dispatchers whose region covers it (who dispatch again)."""
     case = cases.notice_of(session=session, case_id=int(event.payload["case_id"]))
-    if case is None:
+    if case is None or not _still(case, ("filed",)):  # not dispatched again meanwhile
         return
     service.post(
         session=session,
@@ -100,7 +108,7 @@ def _who_acts(session: Session, case: CaseNotice) -> list[int]:
 @events.subscriber("cases.CaseReminded")
 def deadline_near(session: Session, event: Event) -> None:
     case = cases.notice_of(session=session, case_id=int(event.payload["case_id"]))
-    if case is None:
+    if case is None or not _still(case, (str(event.payload.get("state", "")),)):
         return
     service.post(
         session=session,
@@ -118,7 +126,7 @@ def deadline_near(session: Session, event: Event) -> None:
 def case_escalated(session: Session, event: Event) -> None:
     """Overdue and escalated: to who acts on it and to the dispatchers who follow it up."""
     case = cases.notice_of(session=session, case_id=int(event.payload["case_id"]))
-    if case is None:
+    if case is None or not case.is_open:
         return
     people = set(_who_acts(session, case)) | set(
         service.people_with(session=session, permission="cases.dispatch", region_code=case.region_code)
