@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from cityos.cases import admin, consoles, flows, policy, service
+from cityos.cases.filters import VIEWS
 from cityos.cases.schemas import CHANNELS, ID_MAX, CaseOut
 from cityos.core import i18n
 from cityos.core.errors import CityOSError
@@ -36,9 +37,7 @@ MAX_UPLOAD = 5 * 1024 * 1024
 
 
 def _view_states(view: str) -> tuple[str, ...]:
-    from cityos.cases.views import VIEWS  # the list's one definition of its views (views.py imports us)
-
-    return VIEWS.get(view) or flows.OPEN_STATES
+    return VIEWS.get(view) or flows.OPEN_STATES  # the list's one definition of its tabs
 
 
 def _map_start(session: Session, p: Principal) -> dict[str, str]:

@@ -27,7 +27,8 @@ AUTO_MERGE_CHANNELS = ("sensor", "camera")  # trusted machine channels: duplicat
 
 def _place(session: Session, report: ReportIn) -> tuple[float | None, float | None, str | None, str]:
     """(lon, lat, grid, region) of a report: coordinates are placed in their grid (WGS84 whatever
-    the report's CRS); without them, a region and an address are needed."""
+    the report's CRS); without them an address is needed, placed in the region given or else in
+    the city as a whole (the city centre dispatches it by the address)."""
     if report.lon is not None and report.lat is not None:
         loc = geo.locate(session=session, lon=report.lon, lat=report.lat, crs=report.crs)
         if loc is None:
@@ -35,6 +36,9 @@ def _place(session: Session, report: ReportIn) -> tuple[float | None, float | No
         return loc.lon, loc.lat, loc.grid_code, loc.grid_code
     if report.region_code and report.address.strip():
         return None, None, None, identity.get_region(session=session, code=report.region_code).code
+    city = identity.city(session=session) if report.address.strip() else None
+    if city is not None:  # an address alone (a citizen need not know the district): the whole
+        return None, None, None, city.code  # city's, which the city centre's dispatchers see
     raise Invalid(
         "A location is required: coordinates, or a region and an address",
         field="location",

@@ -39,6 +39,22 @@ def categories(*, session: Session, active_only: bool = True) -> list[CategoryOu
     return [CategoryOut.model_validate(c) for c in session.scalars(q)]
 
 
+def common_categories(*, session: Session, limit: int = 8, days: int = 365) -> list[str]:
+    """The 小类 reported most in the last `days` days, most first: the report form offers them
+    before the full list of 82."""
+    since = clock.now() - timedelta(days=days)
+    n = func.count(Case.id)
+    rows = session.execute(
+        select(Case.category_code, n)
+        .join(CaseCategory, CaseCategory.code == Case.category_code)
+        .where(Case.reported_at >= since, CaseCategory.active.is_(True))
+        .group_by(Case.category_code)
+        .order_by(n.desc(), Case.category_code)
+        .limit(limit)
+    )
+    return [code for code, _n in rows]
+
+
 def category_exists(*, session: Session, code: str) -> bool:
     """Is `code` an active 小类 (one primary-key read, kept in the session for the report)."""
     c = session.get(CaseCategory, code)

@@ -150,16 +150,24 @@ def report_form(
     session: Session = Depends(get_session, scope="function"),
     p: Principal = Depends(RequirePage("cases.report")),
 ) -> Response:
-    return render(
-        request,
-        "cases/report.html",
-        {
-            "categories": service.categories(session=session),
-            "form": {},
-            "hotline": has(p, "cases.hotline"),
-            "max_upload_mb": _max_upload_mb(),
-        },
-    )
+    return render(request, "cases/report.html", _report_context(session, p, {}))
+
+
+def _report_context(session: Session, p: Principal, form: dict[str, str]) -> dict[str, Any]:
+    """The report form: the most reported 小类 first, then all by 大类; the districts and streets
+    to pick from when there is only an address; the coordinate system only for staff (a citizen's
+    position comes from the phone's GPS, WGS84)."""
+    cats = service.categories(session=session)
+    by_code = {c.code: c for c in cats}
+    return {
+        "categories": cats,
+        "common": [by_code[c] for c in service.common_categories(session=session) if c in by_code],
+        "regions": [r for r in identity.regions(session=session) if r.level in ("district", "street")],
+        "form": form,
+        "hotline": has(p, "cases.hotline"),
+        "show_crs": has(p, "cases.act") or has(p, "cases.hotline"),
+        "max_upload_mb": _max_upload_mb(),
+    }
 
 
 @router.post("/report")
@@ -227,13 +235,7 @@ def report(
         return render(
             request,
             "cases/report.html",
-            {
-                "categories": service.categories(session=session),
-                "form": form,
-                "error": msg,
-                "hotline": has(p, "cases.hotline"),
-                "max_upload_mb": _max_upload_mb(),
-            },
+            {**_report_context(session, p, form), "error": msg},
             status_code=status,
         )
     return RedirectResponse(f"/cases/{c.id}?reported=1", status_code=303)

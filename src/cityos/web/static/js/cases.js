@@ -6,15 +6,51 @@
     b.addEventListener("click", function () { window.print(); });
   });
   var btn = document.getElementById("use-location");
-  if (btn && navigator.geolocation) {
+  if (btn) {
+    // The browser's own error text ("User denied Geolocation") is English and says nothing about
+    // what to do: say it in the page's language, from the button's data-* messages.
+    var status = document.getElementById("location-status");
     btn.addEventListener("click", function () {
-      var status = document.getElementById("location-status");
+      if (!navigator.geolocation || !window.isSecureContext) {
+        status.textContent = btn.dataset.unsupported;
+        return;
+      }
       status.textContent = "…";
       navigator.geolocation.getCurrentPosition(function (pos) {
         document.getElementById("lon").value = pos.coords.longitude.toFixed(6);
         document.getElementById("lat").value = pos.coords.latitude.toFixed(6);
         status.textContent = "±" + Math.round(pos.coords.accuracy) + " m";
-      }, function (err) { status.textContent = err.message; }, { enableHighAccuracy: true, timeout: 10000 });
+      }, function (err) {
+        status.textContent = err.code === 1 ? btn.dataset.denied
+          : err.code === 3 ? btn.dataset.timeout : btn.dataset.unavailable;
+      }, { enableHighAccuracy: true, timeout: 10000 });
+    });
+  }
+  var search = document.getElementById("category-search");
+  var select = document.getElementById("category-select");
+  if (search && select) {
+    // Filter the 82 小类 as one types (name, 大类 or code); the first match is chosen, so a
+    // search and Enter is enough on a phone.
+    var catStatus = document.getElementById("category-status");
+    search.addEventListener("input", function () {
+      var q = search.value.trim().toLowerCase();
+      var first = null;
+      Array.prototype.forEach.call(select.querySelectorAll("optgroup"), function (g) {
+        var shown = 0;
+        Array.prototype.forEach.call(g.querySelectorAll("option"), function (o) {
+          var text = (o.textContent + " " + g.label + " " + o.value).toLowerCase();
+          var hit = !q || text.indexOf(q) >= 0;
+          o.hidden = !hit;
+          o.disabled = !hit;
+          if (hit) { shown += 1; if (!first && q) { first = o; } }
+        });
+        g.hidden = shown === 0;
+      });
+      if (first) { select.value = first.value; }
+      catStatus.textContent = q && !first ? search.dataset.none : "";
+    });
+    search.addEventListener("keydown", function (e) {
+      if (e.key === "Enter") { e.preventDefault(); select.focus(); }
     });
   }
   var chartEl = document.getElementById("eval-chart");
