@@ -40,12 +40,13 @@
     });
   }
 
+  // attendance takes a fresh fix (maximumAge 0): a cached one may be from before the worker walked in
   function locate(then) {
     if (!navigator.geolocation) { say(app.dataset.msgUnsupported); return; }
     say(app.dataset.msgLocating);
     navigator.geolocation.getCurrentPosition(function (pos) {
       then({ lon: pos.coords.longitude, lat: pos.coords.latitude, crs: "wgs84" });
-    }, function (err) { say(geoMessage(err)); }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 10000 });
+    }, function (err) { say(geoMessage(err)); }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 0 });
   }
 
   function attend(kind) {
@@ -71,13 +72,15 @@
   function record() {
     if (!navigator.geolocation) { say(app.dataset.msgUnsupported); return; }
     say(app.dataset.msgRecording);
+    var lost = false;
     navigator.geolocation.watchPosition(function (pos) {
+      if (lost) { lost = false; say(app.dataset.msgRecording); }  // a fix again after a gap
       buffer.push({
         lon: pos.coords.longitude, lat: pos.coords.latitude, crs: "wgs84",
         accuracy_m: Math.min(pos.coords.accuracy || 0, 100000),
         at: new Date(pos.timestamp || Date.now()).toISOString()
       });
-    }, function (err) { say(geoMessage(err)); }, { enableHighAccuracy: true, maximumAge: 5000 });
+    }, function (err) { lost = true; say(geoMessage(err)); }, { enableHighAccuracy: true, maximumAge: 5000 });
     setInterval(function () { flush(false); }, FLUSH_MS);
     window.addEventListener("pagehide", function () { flush(true); });
   }
