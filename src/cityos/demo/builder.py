@@ -22,7 +22,7 @@ from cityos.core.db import Database, make_engine, use_db
 from cityos.core.migrate import upgrade
 from cityos.core.settings import get_settings
 from cityos.demo.context import DemoContext
-from cityos.demo.geometry import generate
+from cityos.demo.geometry import CityGeography, generate
 from cityos.geo import service as geo
 from cityos.identity import service as identity
 from cityos.identity.schemas import ROLES, DepartmentIn, Principal, RegionIn, UserIn
@@ -205,87 +205,7 @@ def build(
         grids = [f["properties"]["code"] for f in geo_data.grids["features"]]
         t = progress.add_task("用户 users", total=len(ACCOUNTS) + 1)
         with db.transaction() as s:
-            people: list[tuple[str, UserIn]] = []
-            for role, (username, dept, region) in ACCOUNTS.items():
-                reg = grids[0] if role == "grid_worker" else (region or ("371300" if region == "" else None))
-                people.append(
-                    (
-                        role,
-                        UserIn(
-                            username=username,
-                            display_name=faker.name(),
-                            password=PASSWORDS[role],
-                            roles=[role],
-                            department_code=dept,
-                            region_code=reg,
-                            phone=faker.phone_number(),
-                        ),
-                    )
-                )
-            # more staff so queues and evaluations have people: an inspector per district and a
-            # handler for each district body (the printed `handler` is 兰山区城市管理局's)
-            for r in (r for r in geo_data.regions if r.level == "district"):
-                people.append(
-                    (
-                        "inspector",
-                        UserIn(
-                            username=f"inspector{r.code}",
-                            display_name=faker.name(),
-                            password=PASSWORDS["inspector"],
-                            roles=["inspector"],
-                            department_code="cgj",
-                            region_code=r.code,
-                        ),
-                    )
-                )
-                for suffix, _name, _city in district_departments(r.name):
-                    people.append(
-                        (
-                            "handler",
-                            UserIn(
-                                username=f"handler{r.code}" + ("" if suffix == "cgj" else suffix),
-                                display_name=faker.name(),
-                                password=PASSWORDS["handler"],
-                                roles=["handler"],
-                                department_code=f"{district_prefix(r.name, r.code)}-{suffix}",
-                                region_code=r.code,
-                            ),
-                        )
-                    )
-            for i in range(20):
-                people.append(
-                    (
-                        "citizen",
-                        UserIn(
-                            username=f"citizen{i + 1:03d}",
-                            display_name=faker.name(),
-                            password=PASSWORDS["citizen"],
-                            roles=["citizen"],
-                            phone=faker.phone_number(),
-                        ),
-                    )
-                )
-            # one grid worker per grid (small scale) or per community (city scale)
-            communities = sorted({g[:12] for g in grids})
-            worker_grids = (
-                grids[1:]
-                if scale == "small"
-                else [next(g for g in grids if g.startswith(c)) for c in communities]
-            )
-            for g in worker_grids:
-                people.append(
-                    (
-                        "grid_worker",
-                        UserIn(
-                            username=f"gw{g}",
-                            display_name=faker.name(),
-                            password=PASSWORDS["grid_worker"],
-                            roles=["grid_worker"],
-                            department_code="cgj",
-                            region_code=g,
-                        ),
-                    )
-                )
+            people = _people(geo_data, grids, scale, faker)
             created = identity.add_users_bulk(session=s, actor=system, users=[u for _, u in people])
             for (role, _u), p in zip(people, created, strict=True):
                 ctx.users.setdefault(role, []).append(p)
@@ -303,6 +223,91 @@ def build(
             mod.populate(ctx)
             progress.update(t, total=1, completed=1)
     return ctx
+
+
+def _people(geo_data: CityGeography, grids: list[str], scale: str, faker: Faker) -> list[tuple[str, UserIn]]:
+    """Everyone the demo city has: the printed account per role, an inspector per district, a
+    handler per district body, 20 citizens and the grid workers (per grid small, per community city)."""
+    people: list[tuple[str, UserIn]] = []
+    for role, (username, dept, region) in ACCOUNTS.items():
+        reg = grids[0] if role == "grid_worker" else (region or ("371300" if region == "" else None))
+        people.append(
+            (
+                role,
+                UserIn(
+                    username=username,
+                    display_name=faker.name(),
+                    password=PASSWORDS[role],
+                    roles=[role],
+                    department_code=dept,
+                    region_code=reg,
+                    phone=faker.phone_number(),
+                ),
+            )
+        )
+    # more staff so queues and evaluations have people: an inspector per district and a
+    # handler for each district body (the printed `handler` is 兰山区城市管理局's)
+    for r in (r for r in geo_data.regions if r.level == "district"):
+        people.append(
+            (
+                "inspector",
+                UserIn(
+                    username=f"inspector{r.code}",
+                    display_name=faker.name(),
+                    password=PASSWORDS["inspector"],
+                    roles=["inspector"],
+                    department_code="cgj",
+                    region_code=r.code,
+                ),
+            )
+        )
+        for suffix, _name, _city in district_departments(r.name):
+            people.append(
+                (
+                    "handler",
+                    UserIn(
+                        username=f"handler{r.code}" + ("" if suffix == "cgj" else suffix),
+                        display_name=faker.name(),
+                        password=PASSWORDS["handler"],
+                        roles=["handler"],
+                        department_code=f"{district_prefix(r.name, r.code)}-{suffix}",
+                        region_code=r.code,
+                    ),
+                )
+            )
+    for i in range(20):
+        people.append(
+            (
+                "citizen",
+                UserIn(
+                    username=f"citizen{i + 1:03d}",
+                    display_name=faker.name(),
+                    password=PASSWORDS["citizen"],
+                    roles=["citizen"],
+                    phone=faker.phone_number(),
+                ),
+            )
+        )
+    # one grid worker per grid (small scale) or per community (city scale)
+    communities = sorted({g[:12] for g in grids})
+    worker_grids = (
+        grids[1:] if scale == "small" else [next(g for g in grids if g.startswith(c)) for c in communities]
+    )
+    for g in worker_grids:
+        people.append(
+            (
+                "grid_worker",
+                UserIn(
+                    username=f"gw{g}",
+                    display_name=faker.name(),
+                    password=PASSWORDS["grid_worker"],
+                    roles=["grid_worker"],
+                    department_code="cgj",
+                    region_code=g,
+                ),
+            )
+        )
+    return people
 
 
 def print_accounts(ctx: DemoContext, url: str, serving: bool = True) -> None:
