@@ -238,3 +238,39 @@ def test_pages_render_for_worker_and_supervisor(client, db, day):  # type: ignor
     city.login(client, "dispatcher")
     sup = client.get("/patrol/supervise")
     assert sup.status_code == 200 and "沂蒙路社区第1网格" in sup.text and "测试grid_worker" in sup.text
+
+
+def test_a_district_supervisor_sees_only_their_district(db, client, day):  # type: ignore[no-untyped-def]
+    """A dispatcher of 罗庄区 sees neither the 兰山区 worker's patrol nor its grids, and asking for
+    兰山区 is 403 — on the service and over HTTP."""
+    _city, worker, _other = day
+    p = _walk(db, worker, [118.3515, 118.3525])
+    with db.transaction() as s:
+        identity.add_user(
+            session=s,
+            actor=identity.SYSTEM,
+            user=UserIn(
+                username="lz_dispatcher",
+                display_name="罗庄调度员",
+                password=PASSWORD,
+                roles=["dispatcher"],
+                department_code="cgj",
+                region_code="371311",
+            ),
+        )
+        lz = identity.principal_for(session=s, username="lz_dispatcher")
+        with pytest.raises(NotFound):
+            service.get_patrol(session=s, actor=lz, patrol_id=p.id)
+        assert service.worker_day(session=s, actor=lz) == []
+        assert [g.code for g in service.uncovered_grids(session=s, actor=lz)] == [LUOZHUANG]
+        with pytest.raises(Forbidden):
+            service.uncovered_grids(session=s, actor=lz, region="371302")
+    client.post("/login", data={"username": "lz_dispatcher", "password": PASSWORD, "next": "/"})
+    assert client.get(f"/api/v1/patrols/{p.id}").status_code == 404
+    assert client.get("/api/v1/patrol/supervision/day").json() == []
+    r = client.get("/api/v1/patrol/supervision/uncovered?region=371302")
+    assert r.status_code == 403 and r.json()["error"]["code"] == "out_of_region"
+    figs = client.get("/api/v1/patrol/supervision/figures?start=2026-11-30&end=2026-12-07").json()
+    assert figs == []
+    assert client.get("/api/v1/patrol/supervision/day?day=9999-12-31").status_code == 422
+    assert client.get("/patrol/supervise?day=0001-01-01").status_code == 422

@@ -122,6 +122,7 @@ def uncovered_grids(
     """The grids in the region (or the actor's scope) that no patrol touched in the week holding
     `day` (today by default), by code. A grid counts as covered whoever's patrol touched it."""
     prefix = _scope(actor, region)
+    _local_day(day or today())  # the date's range is checked before the week is computed
     monday, next_monday = week_of(day or today())
     start, end = _local_day(monday)[0], _local_day(next_monday)[0]
     touched: set[str] = set().union(*_covered(session, actor, prefix, start, end).values())
@@ -148,6 +149,8 @@ def worker_figures(
     Figures: days_checked_in (local days with a check-in), check_ins, patrols started, patrol_hours
     (ended patrols), distance_m, grids_covered (distinct grids touched), own_grids (assigned now)
     and own_grids_covered (of those, touched at least once in the period)."""
+    for d in (start, end):
+        _local_day(d)  # each end of the period within 2000–2099 (4xx, never an overflow)
     if end <= start or (end - start).days > MAX_PERIOD_DAYS:
         raise Invalid("The period must be 1 to 366 days", field="end", code="bad_period")
     prefix = _scope(actor, region) if (region or region_scope(actor) is not None) else None

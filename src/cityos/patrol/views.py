@@ -54,6 +54,7 @@ def supervise(
 ) -> Response:
     day = day or service.today()
     region = region or None
+    service.patrols(session=session, actor=p, day=day)  # refuses a day outside 2000–2099 (4xx)
     scope = service.region_scope(p)
     # the districts and streets in the supervisor's scope, by name (a select, not a code to type)
     choices = [

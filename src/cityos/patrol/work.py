@@ -51,8 +51,14 @@ FUTURE_SLACK = timedelta(minutes=5)  # a phone's clock may run a little ahead of
 
 
 # ---------------------------------------------------------------- helpers
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
 def _local_day(d: date) -> tuple[datetime, datetime]:
-    """[start, end) of a local (Asia/Shanghai) day, in UTC."""
+    """[start, end) of a local (Asia/Shanghai) day, in UTC. Days far outside any patrol are refused
+    (4xx) rather than overflowing date arithmetic at date.min/date.max."""
+    if not FIRST_DAY <= d <= LAST_DAY:
+        raise Invalid("The date must lie between 2000 and 2099", field="day", code="bad_date")
     start = datetime.combine(d, time.min, tzinfo=TZ)
     return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
 
