@@ -6,7 +6,7 @@ deadline and audit record is real.
 - **History**: a year of cases up to ten days before the demo's "now", all taken to their end
   (closed, most on time; rejected, merged, returned and re-dispatched, reworked, a few suspended).
 - **Today's work**: open cases in every stage, dated back from "now" on the working calendar so
-  that most are green, some yellow and a few red, with reports of the last hours; every handling
+  that most are green, some yellow and a few red, with reports of the last hour; every handling
   body, every district's inspector, the printed grid worker and the printed citizen has some.
 """
 
@@ -265,10 +265,11 @@ def _anchor(cal: calendar.WorkingCalendar, now: datetime, hours: float) -> datet
 
 
 def _today(w: _World, n: int, advance: Callable[[], None]) -> None:
-    """Open cases, each placed so that its current stage has used a chosen share of its limit.
-    The first go to every handling body (then they are at least dispatched), the district
-    inspectors' districts, the printed grid worker's grid (waiting for verification) and the printed
-    citizen; a tenth are reports of the last hours."""
+    """Today's cases, each placed so that its current stage has used a chosen share of its limit
+    (a sixth were closed in the last day). The first go to every district body (then they are at
+    least dispatched, which also gives each district's inspector work), the printed grid worker's
+    grid (waiting for verification) and the printed citizen; a tenth of the rest are reports of the
+    last hour."""
     ctx, rng, codes_of = w.ctx, w.rng, w.codes
     must: list[tuple[str | None, str | None, str | None]] = [  # (department, grid, stage)
         (codes_of[i], None, rng.choice(["dispatched", "handling", "handled"]))
