@@ -274,3 +274,21 @@ def test_a_district_supervisor_sees_only_their_district(db, client, day):  # typ
     assert figs == []
     assert client.get("/api/v1/patrol/supervision/day?day=9999-12-31").status_code == 422
     assert client.get("/patrol/supervise?day=0001-01-01").status_code == 422
+
+
+def test_work_counts_for_the_home_page(db, day):  # type: ignore[no-untyped-def]
+    city, worker, other = day
+    with db.transaction() as s:
+        assert service.work_counts(session=s, actor=worker) == {"not_checked_in": 1, "own_grids_uncovered": 1}
+        before = service.work_counts(session=s, actor=city.as_role("dispatcher"))["uncovered_grids"]
+        assert before == 5
+        assert service.work_counts(session=s, actor=city.as_role("inspector")) == {}
+    with db.transaction() as s:
+        service.check_in(session=s, actor=worker, position=PositionIn(lon=118.3515, lat=LAT))
+    _walk(db, other, [118.3515, 118.3545])  # the neighbour walks through …0101: not the worker's patrol
+    with db.transaction() as s:
+        assert service.work_counts(session=s, actor=worker) == {"not_checked_in": 0, "own_grids_uncovered": 1}
+        assert service.work_counts(session=s, actor=city.as_role("dispatcher"))["uncovered_grids"] == 3
+    _walk(db, worker, [118.3515])
+    with db.transaction() as s:
+        assert service.work_counts(session=s, actor=worker)["own_grids_uncovered"] == 0

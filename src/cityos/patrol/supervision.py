@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from cityos.core import clock
 from cityos.core.errors import Invalid
 from cityos.geo import service as geo
-from cityos.identity.permissions import authorize
+from cityos.identity.permissions import authorize, has
 from cityos.identity.schemas import Principal, division_prefix
 from cityos.patrol.models import Attendance, Patrol
 from cityos.patrol.policy import region_scope, visible
@@ -197,4 +197,34 @@ def worker_figures(
                 own_grids_covered=len(own & f["grids"]),
             )
         )
+    return out
+
+
+def work_counts(*, session: Session, actor: Principal) -> dict[str, int]:
+    """What waits for the actor in patrol, for the home page's 待办 (each count is the number of
+    rows the linked page lists for the same person):
+    - with patrol.work: `not_checked_in` (1 until the first check-in of the local day) and
+      `own_grids_uncovered` (own grids the worker's own patrols have not touched this week) — both
+      link to /patrol;
+    - with patrol.supervise and a region scope: `uncovered_grids` this week — /patrol/supervise."""
+    out: dict[str, int] = {}
+    if actor.kind != "user" or not actor.id:
+        return out
+    monday, next_monday = week_of(today())
+    start, end = _local_day(monday)[0], _local_day(next_monday)[0]
+    if has(actor, "patrol.work"):
+        day0, day1 = _local_day(today())
+        checked = session.scalar(
+            select(Attendance.id)
+            .where(Attendance.user_id == actor.id, Attendance.kind == "in")
+            .where(Attendance.at >= day0, Attendance.at < day1)
+            .limit(1)
+        )
+        out["not_checked_in"] = 0 if checked is not None else 1
+        own = set(geo.grid_polygons(session=session, worker_id=actor.id))
+        # the worker's own patrols (policy.visible gives a worker nothing else)
+        mine = _covered(session, actor, "", start, end).get(actor.id, set())
+        out["own_grids_uncovered"] = len(own - mine)
+    if has(actor, "patrol.supervise") and region_scope(actor) is not None:
+        out["uncovered_grids"] = len(uncovered_grids(session=session, actor=actor))
     return out
