@@ -136,6 +136,14 @@ def put_schema(
     return service.set_schema(session=session, actor=p, code=code, table_schema=body)
 
 
+# routes that resolve their caller through `loader` show no dependency to the OpenAPI document,
+# so they declare the 401/403 they answer themselves
+CALLER_RESOLVED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not logged in, or an invalid, expired or revoked token"},
+    403: {"description": "The caller may not manage this resource"},
+}
+
+
 def loader(request: Request, perm: str) -> Principal:
     """The caller of a long request (a data load), resolved in a short unit of work of its own so
     that no transaction stays open while the file is validated."""
@@ -165,7 +173,7 @@ def spool(upload: UploadFile) -> Path:
     return path
 
 
-@router.post("/api/v1/catalog/schema/infer")
+@router.post("/api/v1/catalog/schema/infer", responses=CALLER_RESOLVED)
 def infer_schema(request: Request, file: UploadFile = File(...)) -> dict[str, Any]:
     """A Table Schema proposed from a sample of the data (header names or Chinese titles, types,
     resident ID / USCC / mobile / division code / dates, required, short value lists, sensitivity,
@@ -179,7 +187,12 @@ def infer_schema(request: Request, file: UploadFile = File(...)) -> dict[str, An
     return {"table_schema": doc, "sampled_rows": n}
 
 
-@router.post("/api/v1/catalog/resources/{code}/versions", response_model=VersionOut, status_code=201)
+@router.post(
+    "/api/v1/catalog/resources/{code}/versions",
+    response_model=VersionOut,
+    status_code=201,
+    responses=CALLER_RESOLVED,
+)
 def upload_version(
     code: str,
     request: Request,
