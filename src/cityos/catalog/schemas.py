@@ -115,7 +115,6 @@ class ResourceOut(BaseModel):
     quality: float | None = None
 
 
-
 def slug(code: str) -> str:
     return code.replace("/", "-")
 
