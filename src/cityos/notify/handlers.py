@@ -10,6 +10,8 @@ filled in the reader's language.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy.orm import Session
 
 from cityos.cases import queries as cases
@@ -34,23 +36,42 @@ def _still(case: CaseNotice | None, states: tuple[str, ...], department_id: obje
     return department_id is None or case.department_id == department_id
 
 
+def _post_about(
+    session: Session,
+    event: Event,
+    case: CaseNotice,
+    user_ids: Iterable[int],
+    kind: str,
+    title: str,
+    body: str,
+) -> None:
+    """One message about a case to `user_ids`, once per event (a redelivery adds nothing)."""
+    service.post(
+        session=session,
+        user_ids=user_ids,
+        kind=kind,
+        title=title,
+        body=body,
+        params={"number": case.number, "category": case.category_name},
+        link=_case_link(case.id),
+        dedupe_key=f"event:{event.id}",
+    )
+
+
 @events.subscriber("cases.CaseDispatched")
 def case_dispatched(session: Session, event: Event) -> None:
     """A case dispatched to a department: to that department's handlers (who accept it)."""
     case = cases.notice_of(session=session, case_id=int(event.payload["case_id"]))
     if case is None or not _still(case, ("dispatched", "handling"), event.payload.get("department_id")):
         return
-    service.post(
-        session=session,
-        user_ids=service.people_with(
-            session=session, permission="cases.handle", department_id=case.department_id
-        ),
+    _post_about(
+        session,
+        event,
+        case,
+        service.people_with(session=session, permission="cases.handle", department_id=case.department_id),
         kind="case_assigned",
         title="New case {number} for your department",
         body="{category}: accept it or return it if it is not your department's",
-        params={"number": case.number, "category": case.category_name},
-        link=_case_link(case.id),
-        dedupe_key=f"event:{event.id}",
     )
 
 
@@ -60,17 +81,14 @@ def case_reworked(session: Session, event: Event) -> None:
     case = cases.notice_of(session=session, case_id=int(event.payload["case_id"]))
     if case is None or not _still(case, ("handling",), event.payload.get("department_id")):
         return
-    service.post(
-        session=session,
-        user_ids=service.people_with(
-            session=session, permission="cases.handle", department_id=case.department_id
-        ),
+    _post_about(
+        session,
+        event,
+        case,
+        service.people_with(session=session, permission="cases.handle", department_id=case.department_id),
         kind="case_rework",
         title="Case {number} needs rework",
         body="{category}: the verification on site did not pass",
-        params={"number": case.number, "category": case.category_name},
-        link=_case_link(case.id),
-        dedupe_key=f"event:{event.id}",
     )
 
 
@@ -80,17 +98,14 @@ def case_returned(session: Session, event: Event) -> None:
     case = cases.notice_of(session=session, case_id=int(event.payload["case_id"]))
     if case is None or not _still(case, ("filed",)):  # not dispatched again meanwhile
         return
-    service.post(
-        session=session,
-        user_ids=service.people_with(
-            session=session, permission="cases.dispatch", region_code=case.region_code
-        ),
+    _post_about(
+        session,
+        event,
+        case,
+        service.people_with(session=session, permission="cases.dispatch", region_code=case.region_code),
         kind="case_returned",
         title="Case {number} was returned",
         body="{category}: dispatch it again",
-        params={"number": case.number, "category": case.category_name},
-        link=_case_link(case.id),
-        dedupe_key=f"event:{event.id}",
     )
 
 
@@ -110,15 +125,14 @@ def deadline_near(session: Session, event: Event) -> None:
     case = cases.notice_of(session=session, case_id=int(event.payload["case_id"]))
     if case is None or not _still(case, (str(event.payload.get("state", "")),)):
         return
-    service.post(
-        session=session,
-        user_ids=_who_acts(session, case),
+    _post_about(
+        session,
+        event,
+        case,
+        _who_acts(session, case),
         kind="deadline_near",
         title="Case {number} is nearly due",
         body="{category}: most of this stage's time is used",
-        params={"number": case.number, "category": case.category_name},
-        link=_case_link(case.id),
-        dedupe_key=f"event:{event.id}",
     )
 
 
