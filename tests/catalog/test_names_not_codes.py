@@ -72,6 +72,9 @@ def test_staff_pages_show_titles_types_and_constraints_in_words(db, city, client
     assert "公民身份号码、手机号码" in page
     inbox = client.get("/catalog/requests").text
     assert "公民身份号码、手机号码" in inbox and "id_number, mobile" not in inbox
+    # who asked, by name and role, never the account's code
+    assert "user:cgj-steward" not in inbox and "user:cgj-steward" not in page
+    assert consumer.display_name and consumer.display_name in inbox and consumer.display_name in page
     # the approval form's checkboxes carry the titles, inside the label that the CSS lays out in a row
     box = r'<label class="inline"><input type="checkbox" name="fields" value="id_number"[^>]*> 公民身份号码<'
     assert re.search(box, inbox)

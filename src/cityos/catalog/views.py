@@ -313,6 +313,7 @@ def resource(
             manage=manage,
             own=own,
             requests=requests,
+            people=_people(session, requests),
             mine=mine,
             rows=rows,
             masked=masked,
@@ -436,6 +437,13 @@ def request_access(
     return RedirectResponse("/catalog/requests?box=outgoing", status_code=303)
 
 
+def _people(session: Session, requests: list[Any]) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Who asked, by name and role (one query), for the `who` macro: pages never show `user:` codes."""
+    return identity.people(
+        session=session, usernames=(a.requested_by.removeprefix("user:") for a in requests)
+    )
+
+
 @router.get("/requests")
 def inbox(
     request: Request,
@@ -454,7 +462,14 @@ def inbox(
     return render(
         request,
         "catalog/requests.html",
-        _ctx(items=items, box=box, boxes=boxes, fields=fields, can_decide=has(p, "catalog.decide")),
+        _ctx(
+            items=items,
+            box=box,
+            boxes=boxes,
+            fields=fields,
+            can_decide=has(p, "catalog.decide"),
+            people=_people(session, items),
+        ),
     )
 
 
