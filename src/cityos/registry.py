@@ -19,7 +19,18 @@ import importlib.util
 from types import ModuleType
 from typing import Any
 
-MODULES: list[str] = ["identity", "geo", "cases", "catalog", "notify", "patrol"]
+MODULES: list[str] = [
+    "identity",
+    "geo",
+    "cases",
+    "catalog",
+    "notify",
+    "patrol",
+    "sensing",
+    "services",
+    "registries",
+    "cockpit",
+]
 
 
 def part(module: str, name: str) -> ModuleType | None:

@@ -1,0 +1,1 @@
+"""cockpit: its tables (the module's own; others reach it through its service)."""

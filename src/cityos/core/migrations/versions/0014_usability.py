@@ -1,0 +1,21 @@
+"""usability: map settings and further everyday-work tables
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-02 07:00:00.000000
+"""
+
+from __future__ import annotations
+
+revision = "0014"
+down_revision = "0013"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

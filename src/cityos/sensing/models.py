@@ -1,0 +1,1 @@
+"""sensing: its tables (the module's own; others reach it through its service)."""

@@ -1,0 +1,1 @@
+"""services: its tables (the module's own; others reach it through its service)."""
