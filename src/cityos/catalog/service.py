@@ -10,6 +10,7 @@ The work is split by concern; this module is the one public face of all four:
   intake.py     files into versions: ONE entry point, `load`; accept, discard, reports, purge
   access.py     the share rules (`access`, `read_plan`, `open_access`), requests and grants
   usage.py      the record of every call and download, the data bureau's overview
+  snapshot.py   governed bulk reads for other modules and per-value views, under the same rules
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from cityos.catalog.resources import (
     stale_resources,
     update_resource,
 )
+from cityos.catalog.snapshot import Snapshot, shown_values, snapshot
 from cityos.catalog.usage import overview, record_call, record_public_download, usage
 from cityos.catalog.work import request_notice, work_counts
 
@@ -62,6 +64,7 @@ __all__ = [
     "REQUEST_DAYS_DEFAULT",
     "LoadPlan",
     "ReadPlan",
+    "Snapshot",
     "_req_out",
     "accept_version",
     "access",
@@ -92,6 +95,8 @@ __all__ = [
     "revoke_grant",
     "schema_of",
     "set_schema",
+    "shown_values",
+    "snapshot",
     "stale_resources",
     "update_resource",
     "usage",
