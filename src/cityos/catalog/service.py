@@ -11,6 +11,7 @@ The work is split by concern; this module is the one public face of all four:
   access.py     the share rules (`access`, `read_plan`, `open_access`), requests and grants
   usage.py      the record of every call and download, the data bureau's overview
   snapshot.py   governed bulk reads for other modules and per-value views, under the same rules
+  lookup.py     one row by its key for another module's use case, with its stated purpose
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from cityos.catalog.intake import (
     version_schema,
     versions,
 )
+from cityos.catalog.lookup import lookup_row
 from cityos.catalog.resources import (
     create_resource,
     facets,
@@ -78,6 +80,7 @@ __all__ = [
     "is_stale",
     "list_resources",
     "load",
+    "lookup_row",
     "may_manage",
     "open_access",
     "overview",
