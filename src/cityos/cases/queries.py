@@ -579,3 +579,83 @@ def notice_of(*, session: Session, case_id: int) -> CaseNotice | None:
         reporter_name=case.reporter_name,
         reporter_phone=case.reporter_phone,
     )
+
+
+# ------------------------------------------------------------------- the cockpit's figures
+HEAT_POINTS = 3000  # open cases' positions the cockpit's heat layer gets at most
+
+
+def figures(*, session: Session, actor: Principal, now: datetime | None = None) -> dict[str, Any]:
+    """Aggregates of the cases the actor may see (policy.visible) for the cockpit's
+    城市管理 screen, grouped by the deepest region code so the caller can add them up to any
+    level (city → district → street → community/grid) without another query:
+
+    open            {region_code: {"green"|"yellow"|"red"|"none": n}} (the traffic light as on
+                    the case: working hours used of the stage on the working calendar)
+    grids           {grid_code: open n};  categories {category name: open n}
+    intake_hours    [n per hour, the last 24 hours, oldest first];  intake {region: n} this month
+    closed / on_time {region: n} closed this month and closed on time
+    satisfaction    {region: [sum, n]} of the 回访 answers this month;  hotline {region: n}
+    points          up to HEAT_POINTS [lon, lat] of open cases
+    Counts only: no case's person or text leaves here."""
+    authorize(actor, "cases.read")
+    now = now or clock.now()
+    cal = calendar.get_calendar(session)
+    local = now.astimezone(cal.tz)
+    month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+    out: dict[str, Any] = {"open": {}, "grids": {}, "categories": {}, "points": []}
+    cats: dict[str, int] = {}
+    rows = session.scalars(select(Case).where(visible(actor), Case.state.in_(flows.OPEN_STATES)))
+    for case in rows:
+        light = _light(case, now, cal) or "none"
+        per = out["open"].setdefault(case.region_code, {})
+        per[light] = per.get(light, 0) + 1
+        if case.grid_code:
+            out["grids"][case.grid_code] = out["grids"].get(case.grid_code, 0) + 1
+        cats[case.category_code] = cats.get(case.category_code, 0) + 1
+        if case.lon is not None and case.lat is not None and len(out["points"]) < HEAT_POINTS:
+            out["points"].append([round(case.lon, 5), round(case.lat, 5)])
+    names = _category_names(session, set(cats))
+    out["categories"] = {names.get(c, c): n for c, n in sorted(cats.items(), key=lambda kv: -kv[1])}
+    hours = [0] * 24
+    start = now - timedelta(hours=24)
+    for (at,) in session.execute(select(Case.reported_at).where(visible(actor), Case.reported_at >= start)):
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        i = int((at - start).total_seconds() // 3600)
+        if 0 <= i < 24:
+            hours[i] += 1
+    out["intake_hours"] = hours
+    month = [visible(actor), Case.reported_at >= month_start]
+    by_region = func.count(Case.id)
+    out["intake"] = {
+        r: int(n)
+        for r, n in session.execute(
+            select(Case.region_code, by_region).where(*month).group_by(Case.region_code)
+        )
+    }
+    out["hotline"] = {
+        r: int(n)
+        for r, n in session.execute(
+            select(Case.region_code, by_region)
+            .where(*month, Case.channel == "hotline")
+            .group_by(Case.region_code)
+        )
+    }
+    closed = [visible(actor), Case.state == "closed", Case.closed_at >= month_start]
+    out["closed"], out["on_time"], out["satisfaction"] = {}, {}, {}
+    for r, n, on_time, s_sum, s_n in session.execute(
+        select(
+            Case.region_code,
+            func.count(Case.id),
+            func.count(Case.id).filter(Case.closed_on_time.is_(True)),
+            func.sum(Case.satisfaction),
+            func.count(Case.satisfaction),
+        )
+        .where(*closed)
+        .group_by(Case.region_code)
+    ):
+        out["closed"][r] = int(n)
+        out["on_time"][r] = int(on_time or 0)
+        if s_n:
+            out["satisfaction"][r] = [float(s_sum or 0), int(s_n)]
+    return out

@@ -1,0 +1,212 @@
+"""领导驾驶舱 in the demo city: 统计局, 税务局, 供电公司 and 市场监管局 publish two years of monthly
+figures per district through the catalog (`catalog.service.load`, as every department does); the
+cockpit's department (大数据局) asks for the conditional ones and is granted 税务局's and 供电公司's
+main resources, not 供电公司's 重点用能企业 data — so that metric shows as refused on the screen.
+Then the worker's job computes every metric once. The districts come from geo.service (the
+demo's grids), never a list here."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from cityos.catalog import service as catalog
+from cityos.catalog.schemas import AccessRequestIn, DecisionIn, ResourceIn
+from cityos.cockpit import compute
+from cityos.cockpit.demo_figures import figures
+from cityos.cockpit.indicators import shift
+from cityos.cockpit.sources import cockpit_department
+from cityos.core import clock
+from cityos.demo.context import DemoContext
+from cityos.geo import service as geo
+from cityos.identity import service as identity
+from cityos.identity.schemas import DepartmentIn, Principal, UserIn
+
+STEWARD_PASSWORD = "demo-data-steward-2026"
+NEW_DEPARTMENTS = [("tjj", "临沂市统计局"), ("gdgs", "国网临沂供电公司")]
+SCHEMA: dict[str, Any] = {
+    "fields": [
+        {
+            "name": "period",
+            "title": "统计期",
+            "type": "string",
+            "sensitivity": "public",
+            "constraints": {"required": True, "pattern": "^[0-9]{4}-[0-9]{2}$"},
+        },
+        {
+            "name": "region_code",
+            "title": "行政区划代码",
+            "type": "string",
+            "format": "cn-division-code",
+            "sensitivity": "public",
+            "constraints": {"required": True},
+        },
+        {"name": "region_name", "title": "区县", "type": "string", "sensitivity": "public"},
+        {
+            "name": "indicator",
+            "title": "指标代码",
+            "type": "string",
+            "sensitivity": "public",
+            "constraints": {"required": True},
+        },
+        {"name": "indicator_name", "title": "指标名称", "type": "string", "sensitivity": "public"},
+        {
+            "name": "value",
+            "title": "数值",
+            "type": "number",
+            "sensitivity": "internal",
+            "constraints": {"required": True},
+        },
+    ],
+    "primaryKey": ["period", "region_code", "indicator"],
+}
+# key: (code, provider, name, share type, indicators)
+RESOURCES = [
+    (
+        "222001/000001",
+        "tjj",
+        "主要经济指标月度数据（分区县）",
+        "unconditional",
+        ["gdp", "industry_va", "fixed_investment", "retail_sales", "trade"],
+    ),
+    ("222002/000001", "swj", "一般公共预算收入月度数据（分区县）", "conditional", ["budget_revenue"]),
+    (
+        "222003/000001",
+        "gdgs",
+        "全社会及工业用电量月度数据（分区县）",
+        "conditional",
+        ["power_total", "power_industry"],
+    ),
+    ("222004/000001", "scjgj", "新登记市场主体月度统计（分区县）", "unconditional", ["new_entities"]),
+    ("222005/000001", "gdgs", "重点用能企业用电量月度数据（分区县）", "conditional", ["power_key_firms"]),
+]
+LEGAL_BASIS = "《中华人民共和国统计法》第二十五条；《政务信息资源共享管理暂行办法》（国发〔2016〕51号）"
+GRANTED = ("222002/000001", "222003/000001")
+
+
+def _stewards(ctx: DemoContext) -> dict[str, Principal]:
+    have = {p.department_code: p for p in ctx.users.get("data_steward", []) if p.department_code}
+    with ctx.db.transaction() as s:
+        for code, name in NEW_DEPARTMENTS:
+            if code not in ctx.departments:
+                d = identity.add_department(
+                    session=s,
+                    actor=ctx.system,
+                    department=DepartmentIn(code=code, name=name, kind="bureau", region_code=ctx.city_code),
+                )
+                ctx.departments[code] = d.id
+        missing = [c for c in ("tjj", "gdgs", "swj", "scjgj") if c not in have]
+        created = (
+            identity.add_users_bulk(
+                session=s,
+                actor=ctx.system,
+                users=[
+                    UserIn(
+                        username=f"steward-{c}",
+                        display_name=ctx.faker.name(),
+                        password=STEWARD_PASSWORD,
+                        roles=["data_steward"],
+                        department_code=c,
+                        region_code=ctx.city_code,
+                    )
+                    for c in missing
+                ],
+            )
+            if missing
+            else []
+        )
+    for p in created:
+        ctx.users.setdefault("data_steward", []).append(p)
+        ctx.passwords[p.username] = STEWARD_PASSWORD
+        have[p.department_code or ""] = p
+    return have
+
+
+def _asker(ctx: DemoContext) -> Principal:
+    """A person of the cockpit's department who may ask for data (the data bureau's account)."""
+    dept = cockpit_department()
+    for p in ctx.users.get("data_bureau", []):
+        if p.department_code == dept:
+            return p
+    return ctx.user("data_bureau")
+
+
+def populate(ctx: DemoContext) -> None:
+    stewards = _stewards(ctx)
+    with ctx.db.reader() as s:
+        fc = geo.outlines(session=s, level="district", under=ctx.city_code)
+    districts = [(f["properties"]["code"], f["properties"]["name"]) for f in fc["features"]]
+    last = shift(clock.local(ctx.now).strftime("%Y-%m"), -1)
+    rows = figures(districts, last)
+    header = [f["name"] for f in SCHEMA["fields"]]
+    try:
+        clock.set_now(ctx.now - timedelta(days=5))
+        with tempfile.TemporaryDirectory(prefix="cityos-cockpit-demo-") as tmp:
+            for code, provider, name, share, keys in RESOURCES:
+                with ctx.db.transaction() as s:
+                    catalog.create_resource(
+                        session=s,
+                        actor=stewards[provider],
+                        data=ResourceIn(
+                            class_code=code[:6],
+                            code=code,
+                            name=name,
+                            provider=provider,
+                            summary=f"{name}，按月报送，含各区县当月值，用于经济运行监测和领导驾驶舱。",
+                            share_type=share,
+                            share_condition=""
+                            if share == "unconditional"
+                            else "仅限经济运行监测分析使用，不得对外公开。",
+                            legal_basis="" if share == "unconditional" else LEGAL_BASIS,
+                            update_cycle="monthly",
+                            tags=["经济运行", "月度"],
+                            topics=["经济运行"],
+                            table_schema=SCHEMA,
+                        ),
+                    )
+                path = Path(tmp) / f"{code.replace('/', '-')}.csv"
+                _csv(path, header, [r for r in rows if r[3] in keys])
+                catalog.load(db=ctx.db, actor=stewards[provider], code=code, path=path, filename=path.name)
+            asker = _asker(ctx)
+            for code in GRANTED:
+                provider = next(p for c, p, *_ in RESOURCES if c == code)
+                with ctx.db.transaction() as s:
+                    req = catalog.request_access(
+                        session=s,
+                        actor=asker,
+                        code=code,
+                        data=AccessRequestIn(
+                            purpose="领导驾驶舱经济运行监测：按区县汇总当月值、累计值和同比",
+                            legal_basis="《中华人民共和国统计法》第二十五条",
+                            fields=[],
+                            period_days=365,
+                        ),
+                    )
+                with ctx.db.transaction() as s:
+                    catalog.decide_request(
+                        session=s,
+                        actor=stewards[provider],
+                        request_id=req.id,
+                        decision=DecisionIn(approve=True, reason="同意，用于经济运行监测。"),
+                    )
+    finally:
+        clock.set_now(None)
+    clock.set_now(ctx.now)
+    try:
+        compute.refresh(ctx.db, force=True)
+    finally:
+        clock.set_now(None)
+    ctx.notes.append(
+        "领导驾驶舱: /cockpit (leader, admin); 经济运行简报: cityos cockpit report YYYY-MM --out FILE.pdf"
+    )
+
+
+def _csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+    import csv
+
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
