@@ -58,6 +58,12 @@ def zh_problems(text: str) -> list[str]:
     return found
 
 
+def test_codes_shown_finds_account_codes_and_raw_json():
+    assert codes_shown("张三（网格员） · 2026-12-01") == []
+    assert codes_shown("装载人 user:gw37131100500501") == ["user:gw37131100500501"]
+    assert codes_shown('约束 {"enum": ["\\u7537"]}') == ["\\u7537", '{"enum":']
+
+
 def test_the_rule_itself():
     assert zh_problems("已上报. 请记下编号") == ["half-width '.'"]
     assert zh_problems("绿灯:时限内") == ["half-width ':'"]
@@ -119,9 +125,22 @@ def test_every_template_string_has_a_zh_translation():
 # owned by the cases and catalog pages. Each is stripped from a page's text before the check so the
 # check still holds everything around it; delete an entry when its page shows the name.
 PENDING_NAMES = [
-    re.compile(r"user:[\w.-]+"),  # the acting account's id in timelines, versions and requests
     re.compile(r"(?<=：)[a-z][a-z0-9_]*(, [a-z][a-z0-9_]*)+"),  # field codes listed in a request
 ]
+
+
+# What a person must never read on a page: an account's code where their name belongs, and JSON
+# printed as stored (escaped characters, braces and quotes) where a value belongs.
+CODES = [
+    re.compile(r"\buser:[\w.-]+"),
+    re.compile(r"\\u[0-9a-fA-F]{4}"),
+    re.compile(r"\{\s*\"[^\"]*\"\s*:"),
+]
+
+
+def codes_shown(text: str) -> list[str]:
+    """The account codes and raw JSON in one piece of page text ([] when there are none)."""
+    return [m.group() for r in CODES for m in r.finditer(text)]
 
 
 class _Text(HTMLParser):
@@ -163,6 +182,8 @@ ROLES = {  # the demo's printed accounts; None = anonymous
     "inspector": "inspector",
     "dispatcher": "dispatcher",
     "data_steward": "steward",
+    "grid_worker": "gridworker",
+    "leader": "leader",
     "admin": "admin",
 }
 SKIP = re.compile(
@@ -208,6 +229,8 @@ def _crawl(client: Any, start: list[str]) -> dict[str, list[str]]:
         parser = _Text()
         parser.feed(r.text)
         for text in parser.texts:
+            if codes_shown(text):
+                found.setdefault(f"{url}: {text[:120]!r}", codes_shown(text))
             for pending in PENDING_NAMES:
                 text = pending.sub("{}", text)
             if zh_problems(text):

@@ -313,7 +313,7 @@ def resource(
             manage=manage,
             own=own,
             requests=requests,
-            people=_people(session, requests),
+            people=_people(session, [a.requested_by for a in requests] + [v.created_by for v in versions]),
             mine=mine,
             rows=rows,
             masked=masked,
@@ -388,7 +388,8 @@ def version_page(
     r = service.get_resource(session=session, code=code)
     v = service.get_version(session=session, actor=p, code=code, version_id=version_id)
     manage = service.may_manage(actor=p, department_id=r.provider_department_id)
-    return render(request, "catalog/version.html", _ctx(r=r, v=v, manage=manage))
+    people = _people(session, [v.created_by])
+    return render(request, "catalog/version.html", _ctx(r=r, v=v, manage=manage, people=people))
 
 
 @router.post("/r/{code}/versions/{version_id}/{action}")
@@ -437,11 +438,10 @@ def request_access(
     return RedirectResponse("/catalog/requests?box=outgoing", status_code=303)
 
 
-def _people(session: Session, requests: list[Any]) -> dict[str, tuple[str, tuple[str, ...]]]:
-    """Who asked, by name and role (one query), for the `who` macro: pages never show `user:` codes."""
-    return identity.people(
-        session=session, usernames=(a.requested_by.removeprefix("user:") for a in requests)
-    )
+def _people(session: Session, actors: list[str]) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Who asked or loaded (`user:<username>` actors), by name and role (one query), for the `who`
+    macro: pages never show `user:` codes."""
+    return identity.people(session=session, usernames=(a.removeprefix("user:") for a in actors))
 
 
 @router.get("/requests")
@@ -468,7 +468,7 @@ def inbox(
             boxes=boxes,
             fields=fields,
             can_decide=has(p, "catalog.decide"),
-            people=_people(session, items),
+            people=_people(session, [a.requested_by for a in items]),
         ),
     )
 
