@@ -146,3 +146,33 @@ class CaseAttachment(Base):
     uploaded_by: Mapped[str] = mapped_column(String(120), nullable=False)  # actor label
     uploaded_by_user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class CaseTask(Base):
+    """A task sent to a grid worker about a case (网格化管理): `verify_report` (核实: is the citizen's
+    report true, on the spot) or `recheck` (核查: was the handling done). Open until the worker
+    answers with a result, a note and maybe a photo (`attachment_id`, a case attachment); the
+    answer is a step on the case's timeline, and a recheck's answer verifies the case or orders
+    rework. `on_time`: answered by `due_at` (the category's verify limit in working hours)."""
+
+    __tablename__ = "case_tasks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # verify_report | recheck
+    assignee_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    sent_by: Mapped[str] = mapped_column(String(120), nullable=False)  # actor label
+    sent_by_user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    instruction: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    state: Mapped[str] = mapped_column(String(12), nullable=False, default="open")  # open | answered
+    result: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    answer: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    attachment_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    on_time: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+
+    __table_args__ = (
+        Index("ix_case_tasks_assignee_state", "assignee_id", "state", "due_at"),
+        Index("ix_case_tasks_case", "case_id"),
+    )
