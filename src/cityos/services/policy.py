@@ -1,0 +1,42 @@
+"""The services module's one visibility rule for applications.
+
+`visible(actor)` is the SQL clause of the applications an actor may see, used by every list,
+detail, search, export and figure:
+- the applicant's own (an online applicant, by account);
+- with services.window / services.review / services.supervise: their own department's;
+- departments acting across departments (the data bureau, administrators): all of them.
+Anonymous callers and API tokens without a department see none. Applicants' codes (resident ID,
+credit code) are masked in every projection for anyone but the applicant (`mask_code`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, false, or_, true
+
+from cityos.identity.permissions import CROSS_DEPARTMENT_ROLES, has
+from cityos.identity.schemas import Principal
+from cityos.services.models import Application
+
+STAFF = ("services.window", "services.review", "services.supervise")
+
+
+def is_staff(actor: Principal) -> bool:
+    return any(has(actor, p) for p in STAFF)
+
+
+def visible(actor: Principal) -> ColumnElement[bool]:
+    if not actor.is_authenticated:
+        return false()
+    if actor.kind == "user" and actor.roles & CROSS_DEPARTMENT_ROLES and is_staff(actor):
+        return true()
+    own: ColumnElement[bool] = Application.applicant_user_id == actor.id if actor.id else false()
+    if is_staff(actor) and actor.department_id is not None:
+        return or_(own, Application.department_id == actor.department_id)
+    return own
+
+
+def mask_code(code: str) -> str:
+    """身份证号 / 统一社会信用代码 masked as everywhere in CityOS: the first 6 and last 4 kept."""
+    if len(code) <= 10:
+        return "*" * len(code)
+    return code[:6] + "*" * (len(code) - 10) + code[-4:]
