@@ -291,6 +291,8 @@ def demo(
 
 for _name, _mod in registry.parts("commands"):
     app.add_typer(_mod.app, name=getattr(_mod, "NAME", _name))
+    for _group, _typer in getattr(_mod, "MORE", {}).items():  # further groups, e.g. `cityos oidc`
+        app.add_typer(_typer, name=_group)
 
 
 def main() -> None:
