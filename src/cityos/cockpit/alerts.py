@@ -28,7 +28,7 @@ def _checks(d: MetricDef, row: indicators.Row) -> list[tuple[str, float | None, 
     """(rule, observed, limit, crossed, back) for the rules this metric has."""
     t = d.m.thresholds
     h = t.hysteresis
-    out = []
+    out: list[tuple[str, float | None, float, bool, bool]] = []
     if t.yoy_below is not None:
         x = row.ytd_yoy_pct if row.ytd_yoy_pct is not None else row.yoy_pct
         if x is not None:

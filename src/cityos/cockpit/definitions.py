@@ -25,7 +25,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cityos.core.errors import Invalid
 
-THEMES: dict[str, str] = {"city": "城市管理", "economy": "产业经济", "livelihood": "民生服务"}
+THEMES: dict[str, str] = {
+    "city": "City management",
+    "economy": "Industry and economy",
+    "livelihood": "Public services",
+}  # msgids: 城市管理, 产业经济, 民生服务
 CODE = r"^[a-z][a-z0-9_]{1,63}$"
 FIELD = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 

@@ -156,7 +156,7 @@ def read_catalog(session: Session, actor: Principal, m: Metric, city: str) -> Re
 def _case_figures(ctx: QueryContext) -> dict[str, Any]:
     if "cases" not in ctx.memo:
         ctx.memo["cases"] = cases.figures(session=ctx.session, actor=ctx.actor, now=ctx.now)
-    return ctx.memo["cases"]  # type: ignore[no-any-return]
+    return ctx.memo["cases"]
 
 
 def _by_district(per_region: dict[str, Any], ctx: QueryContext) -> Points:

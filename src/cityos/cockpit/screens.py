@@ -1,0 +1,218 @@
+"""What each big screen shows, assembled from stored numbers only (cockpit_values and the
+worker's snapshots): never a source query on page load.
+
+Every figure carries its freshness: `stale` and `age_s` (seconds since its source's data), and a
+metric whose source refused the cockpit's read carries `status: refused` and no number.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from cityos.cockpit import indicators, store
+from cityos.cockpit.compute import city_code
+from cityos.cockpit.definitions import THEMES, MetricDef
+from cityos.cockpit.service import freshness, indicator_rows, open_alerts, ranking
+from cityos.core import clock
+from cityos.core.errors import NotFound
+from cityos.geo import service as geo
+from cityos.identity import service as identity
+from cityos.identity.permissions import authorize
+from cityos.identity.schemas import Principal
+
+SNAPSHOT_STALE_S = 300  # the case figures are recomputed every minute; five without is stale
+SPARK = 12
+LEVELS = {6: "district", 9: "street", 12: "community", 14: "grid"}
+
+
+def _tile(session: Session, d: MetricDef, region: str, now: datetime, sts: dict[str, Any]) -> dict[str, Any]:
+    f = freshness(d, sts.get(d.code), now)
+    tile: dict[str, Any] = {
+        "code": d.code,
+        "name": d.m.name,
+        "unit": d.m.unit,
+        "status": f["status"],
+        "stale": f["stale"],
+        "age_s": f["age_s"],
+        "refusal": (f.get("detail") or {}).get("message") if f["status"] == "refused" else None,
+        "period": None,
+        "value": None,
+        "spark": [],
+    }
+    if f["status"] != "ok":
+        return tile
+    stored = store.series(session, d.code, region)
+    if not stored:
+        return tile
+    last = max(stored)
+    periods = [p for p in indicators.months_between(indicators.shift(last, -(SPARK * 3 - 1)), last)]
+    rows = indicator_rows(session, d, region, periods)
+    cur = rows[-1] if rows else None
+    tile.update(cur.as_dict() if cur else {})
+    tile["spark"] = [[r.period, r.value] for r in rows[-SPARK:]]
+    growth = None
+    if cur is not None:
+        growth = cur.ytd_yoy_pct if cur.ytd_yoy_pct is not None else cur.yoy_pct
+    tile["growth"] = growth
+    t = d.m.thresholds
+    warn = []
+    if cur is not None and t.yoy_below is not None and growth is not None and growth < t.yoy_below:
+        warn.append("yoy")
+    if (
+        cur is not None
+        and t.behind_schedule is not None
+        and cur.target_pct is not None
+        and cur.schedule_pct is not None
+        and cur.schedule_pct - cur.target_pct > t.behind_schedule
+    ):
+        warn.append("schedule")
+    tile["warnings"] = warn
+    return tile
+
+
+def _region_name(session: Session, code: str) -> str:
+    try:
+        return identity.get_region(session=session, code=code).name
+    except NotFound:
+        return code
+
+
+def _grid_or_region_name(session: Session, code: str) -> str:
+    if len(code) == 14:
+        return geo.grid_names(session=session, codes=[code]).get(code, code)
+    return _region_name(session, code)
+
+
+def _cases(session: Session, now: datetime, region: str, city: str) -> dict[str, Any]:
+    got = store.snapshot(session, "cases")
+    if got is None:
+        return {"status": "pending", "stale": True, "age_s": None}
+    fig, at = got
+    prefix = "" if region == city else region
+    lights = {"green": 0, "yellow": 0, "red": 0, "none": 0}
+    districts: dict[str, dict[str, int]] = {}
+    for code, per in fig["open"].items():
+        if not code.startswith(prefix):
+            continue
+        for k, n in per.items():
+            lights[k] = lights.get(k, 0) + n
+        dd = districts.setdefault(code[:6], {"green": 0, "yellow": 0, "red": 0, "none": 0})
+        for k, n in per.items():
+            dd[k] = dd.get(k, 0) + n
+    closed = sum(n for c, n in fig["closed"].items() if c.startswith(prefix))
+    on_time = sum(n for c, n in fig["on_time"].items() if c.startswith(prefix))
+    hot = sorted(((c, n) for c, n in fig["grids"].items() if c.startswith(prefix)), key=lambda x: -x[1])[:10]
+    names = geo.grid_names(session=session, codes=[c for c, _n in hot]) if hot else {}
+    dnames = {r.code: r.name for r in identity.regions(session=session, level="district")}
+    age = int((now - at).total_seconds())
+    return {
+        "status": "ok",
+        "computed_at": at,
+        "age_s": age,
+        "stale": age > SNAPSHOT_STALE_S,
+        "lights": lights,
+        "open": sum(lights.values()),
+        "intake_hours": fig["intake_hours"],
+        "on_time_rate": round(100 * on_time / closed, 1) if closed else None,
+        "closed": closed,
+        "categories": list(fig["categories"].items())[:8],
+        "hot_spots": [{"code": c, "name": names.get(c, c), "open": n} for c, n in hot],
+        "districts": [
+            {"code": c, "name": dnames.get(c, c), **v}
+            for c, v in sorted(districts.items(), key=lambda kv: kv[0])
+        ],
+        "points": fig["points"],
+        "hotline": {c: n for c, n in fig["hotline"].items() if c.startswith(prefix)},
+    }
+
+
+def screen(*, session: Session, actor: Principal, theme: str, region: str | None = None) -> dict[str, Any]:
+    """One theme's screen data (`region`: the city by default, or a district)."""
+    authorize(actor, "cockpit.view")
+    if theme not in THEMES:
+        raise NotFound("No theme {theme}", code="theme_not_found", params={"theme": theme})
+    now = clock.now()
+    city = city_code(session)
+    region = region or city
+    sts = store.statuses(session)
+    defs = [d for d in store.definitions(session) if d.theme == theme]
+    out: dict[str, Any] = {
+        "theme": theme,
+        "title": THEMES[theme],
+        "region": region,
+        "region_name": _region_name(session, region),
+        "city": city,
+        "now": now,
+        "tiles": [_tile(session, d, region, now, sts) for d in defs],
+        "alerts": [
+            a for a in open_alerts(session=session, actor=actor) if a["metric"] in {d.code for d in defs}
+        ][:12],
+    }
+    if theme == "economy":
+        main = next((d for d in defs if d.code == "industry_va"), defs[0] if defs else None)
+        if main is not None and sts.get(main.code, {}).get("status") == "ok":
+            out["ranking"] = {
+                "code": main.code,
+                "name": main.m.name,
+                "rows": ranking(session=session, actor=actor, code=main.code),
+            }
+    if theme in ("city", "livelihood"):
+        out["cases"] = _cases(session, now, region, city)
+    if theme == "livelihood":
+        cases = out["cases"]
+        if cases.get("status") == "ok":
+            dn = {r.code: r.name for r in identity.regions(session=session, level="district")}
+            per: dict[str, int] = {}
+            for c, n in cases["hotline"].items():
+                per[c[:6]] = per.get(c[:6], 0) + n
+            cases["hotline_districts"] = [
+                {"code": c, "name": dn.get(c, c), "n": n} for c, n in sorted(per.items())
+            ]
+    return out
+
+
+def drill(*, session: Session, actor: Principal, region: str) -> dict[str, Any]:
+    """One level down from `region`, from the stored case figures: a district's streets, a
+    street's grids; at a grid the caller lists its cases through cases' own list (the viewer's
+    visibility applies there)."""
+    authorize(actor, "cockpit.view")
+    got = store.snapshot(session, "cases")
+    fig, at = got if got is not None else ({"open": {}, "grids": {}}, clock.now())
+    city = city_code(session)
+    level = "city" if region == city else LEVELS.get(len(region), "grid")
+    try:
+        chain = identity.region_chain(session=session, code=region[:12]) if region != city else []
+    except NotFound:
+        chain = []
+    chain = [r for r in chain if r.level != "city"]
+    counts: dict[str, int] = {}
+    if level in ("city", "district"):
+        n = 6 if level == "city" else 9
+        prefix = "" if level == "city" else region
+        for code, per in fig["open"].items():
+            if code.startswith(prefix):
+                counts[code[:n]] = counts.get(code[:n], 0) + sum(per.values())
+        names = {
+            r.code: r.name
+            for r in identity.regions(session=session, under=None if level == "city" else region)
+        }
+        children = [{"code": c, "name": names.get(c, c), "open": k} for c, k in sorted(counts.items())]
+    elif level in ("street", "community"):
+        grids = {c: k for c, k in fig["grids"].items() if c.startswith(region)}
+        names = geo.grid_names(session=session, codes=list(grids)) if grids else {}
+        children = [{"code": c, "name": names.get(c, c), "open": k} for c, k in sorted(grids.items())]
+    else:
+        children = []
+    return {
+        "region": region,
+        "level": level,
+        "name": _grid_or_region_name(session, region),
+        "chain": [{"code": r.code, "name": r.name} for r in chain],
+        "children": children,
+        "computed_at": at,
+        "age_s": int((clock.now() - at).total_seconds()),
+        "stale": (clock.now() - at) > timedelta(seconds=SNAPSHOT_STALE_S),
+    }
