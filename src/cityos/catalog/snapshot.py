@@ -65,7 +65,7 @@ def snapshot(
         sql = f"SELECT {reader._select(plan.schema, plan.access)} FROM read_parquet({lit(str(plan.path))}) t"
         cur = reader._base_cursor()
         try:
-            table = cur.sql(sql).fetch_arrow_table()
+            table = cur.sql(sql).to_arrow_table()
         finally:
             cur.close()
     except CityOSError as exc:

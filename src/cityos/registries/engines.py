@@ -1,0 +1,140 @@
+"""The engines a cross-check runs on: DuckDB in-process (the default) or Apache Spark.
+
+Both read the same Parquet files (one per part of the check, written from the governed reads) and
+a one-row `params` table; the check's SQL is written in the DuckDB dialect and translated for Spark
+by SQLGlot. Results come back as rows of plain values (dates as ISO text, numbers as float or int),
+ordered by `subject_key` and the other columns, so the two engines compare row for row.
+
+Spark: `CITYOS_SPARK_MASTER` (default `local[*]`); one session per process, reused.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from cityos.core.errors import Invalid
+
+ENGINES = ("duckdb", "spark")
+_spark: Any = None
+_spark_lock = threading.Lock()
+
+
+def default_engine() -> str:
+    e = os.environ.get("CITYOS_CROSSCHECK_ENGINE", "duckdb").strip().lower() or "duckdb"
+    if e not in ENGINES:
+        raise Invalid(
+            "Unknown engine {engine}: duckdb or spark",
+            field="engine",
+            code="bad_engine",
+            params={"engine": e},
+        )
+    return e
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v.isoformat()
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return float(v)
+    if isinstance(v, float) and v.is_integer():
+        return v
+    return v
+
+
+def _rows(columns: list[str], raw: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    out = [{c: _plain(v) for c, v in zip(columns, r, strict=True)} for r in raw]
+    out.sort(key=lambda r: tuple("" if r[c] is None else str(r[c]) for c in ["subject_key", *sorted(r)]))
+    return out
+
+
+def run_duckdb(sql: str, parts: dict[str, Path], params: dict[str, Any]) -> list[dict[str, Any]]:
+    con = duckdb.connect()
+    try:
+        con.execute("SET threads TO 2")
+        for alias, path in parts.items():
+            quoted = "'" + str(path).replace("'", "''") + "'"
+            con.execute(f"CREATE VIEW {alias} AS SELECT * FROM read_parquet({quoted})")
+        cols = ", ".join(f"CAST(? AS {_duck_type(v)}) AS {k}" for k, v in params.items())
+        con.execute(f"CREATE TABLE params AS SELECT {cols}", list(params.values()))
+        rel = con.sql(sql)
+        return _rows(list(rel.columns), rel.fetchall())
+    except duckdb.Error as exc:
+        raise Invalid(
+            "The check's SQL failed: {reason}", field="sql", code="bad_sql", params={"reason": str(exc)}
+        ) from None
+    finally:
+        con.close()
+
+
+def _duck_type(v: Any) -> str:
+    return "DATE" if isinstance(v, date) else "VARCHAR"
+
+
+def to_spark_sql(sql: str) -> str:
+    import sqlglot
+
+    return sqlglot.transpile(sql, read="duckdb", write="spark")[0]
+
+
+def spark_session() -> Any:
+    """The process's SparkSession (created on first use): `CITYOS_SPARK_MASTER` or local[*]."""
+    global _spark
+    with _spark_lock:
+        if _spark is None:
+            from pyspark.sql import SparkSession
+
+            master = os.environ.get("CITYOS_SPARK_MASTER", "") or "local[*]"
+            _spark = (
+                SparkSession.builder.master(master)
+                .appName("cityos-crosscheck")
+                .config("spark.ui.enabled", "false")
+                .config("spark.sql.shuffle.partitions", os.environ.get("CITYOS_SPARK_PARTITIONS", "4"))
+                .config("spark.sql.session.timeZone", "UTC")
+                .config("spark.driver.memory", os.environ.get("CITYOS_SPARK_DRIVER_MEMORY", "1g"))
+                .getOrCreate()
+            )
+            _spark.sparkContext.setLogLevel("ERROR")
+        return _spark
+
+
+def run_spark(sql: str, parts: dict[str, Path], params: dict[str, Any]) -> list[dict[str, Any]]:
+    spark = spark_session()
+    for alias, path in parts.items():
+        spark.read.parquet(str(path)).createOrReplaceTempView(alias)
+    cols = ", ".join(
+        (f"DATE '{v.isoformat()}'" if isinstance(v, date) else "'" + str(v).replace("'", "''") + "'")
+        + f" AS {k}"
+        for k, v in params.items()
+    )
+    spark.sql(f"SELECT {cols}").createOrReplaceTempView("params")
+    try:
+        df = spark.sql(to_spark_sql(sql))
+        columns = list(df.columns)
+        raw = [tuple(r) for r in df.collect()]
+    except Exception as exc:  # pyspark's AnalysisException and parse errors
+        raise Invalid(
+            "The check's SQL failed: {reason}", field="sql", code="bad_sql", params={"reason": str(exc)[:500]}
+        ) from None
+    return _rows(columns, raw)
+
+
+def run(engine: str, sql: str, parts: dict[str, Path], params: dict[str, Any]) -> list[dict[str, Any]]:
+    if engine == "spark":
+        return run_spark(sql, parts, params)
+    if engine == "duckdb":
+        return run_duckdb(sql, parts, params)
+    raise Invalid(
+        "Unknown engine {engine}: duckdb or spark",
+        field="engine",
+        code="bad_engine",
+        params={"engine": engine},
+    )
