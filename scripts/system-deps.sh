@@ -8,6 +8,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fc-list 2>/dev/null | grep -qi "wqy\|noto sans cjk" || need+=(fonts-wqy-microhei)
 # pdftotext: the cockpit report test reads the PDF it wrote
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+# a Java runtime for pyspark (the registries' cross-checks on Spark, tested against DuckDB)
+command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing Debian packages: ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
