@@ -19,6 +19,7 @@ from cityos.cockpit.demo_figures import figures
 from cityos.cockpit.indicators import shift
 from cityos.cockpit.sources import cockpit_department
 from cityos.core import clock
+from cityos.core.db import Database
 from cityos.demo.context import DemoContext
 from cityos.geo import service as geo
 from cityos.identity import service as identity
@@ -84,44 +85,109 @@ RESOURCES = [
 ]
 LEGAL_BASIS = "《中华人民共和国统计法》第二十五条；《政务信息资源共享管理暂行办法》（国发〔2016〕51号）"
 GRANTED = ("222002/000001", "222003/000001")
+PROVIDERS = ("tjj", "swj", "gdgs", "scjgj")
 
 
-def _stewards(ctx: DemoContext) -> dict[str, Principal]:
-    have = {p.department_code: p for p in ctx.users.get("data_steward", []) if p.department_code}
-    with ctx.db.transaction() as s:
+def _stewards(db: Database, system: Principal, city: str, names: dict[str, str]) -> dict[str, Principal]:
+    """The providers' departments (统计局 and 供电公司 added when missing) and a data steward each."""
+    out: dict[str, Principal] = {}
+    with db.transaction() as s:
+        have = {d.code for d in identity.departments(session=s)}
         for code, name in NEW_DEPARTMENTS:
-            if code not in ctx.departments:
-                d = identity.add_department(
+            if code not in have:
+                identity.add_department(
                     session=s,
-                    actor=ctx.system,
-                    department=DepartmentIn(code=code, name=name, kind="bureau", region_code=ctx.city_code),
+                    actor=system,
+                    department=DepartmentIn(code=code, name=name, kind="bureau", region_code=city),
                 )
-                ctx.departments[code] = d.id
-        missing = [c for c in ("tjj", "gdgs", "swj", "scjgj") if c not in have]
-        created = (
-            identity.add_users_bulk(
-                session=s,
-                actor=ctx.system,
-                users=[
-                    UserIn(
-                        username=f"steward-{c}",
-                        display_name=ctx.faker.name(),
-                        password=STEWARD_PASSWORD,
-                        roles=["data_steward"],
-                        department_code=c,
-                        region_code=ctx.city_code,
-                    )
-                    for c in missing
-                ],
+        for code in PROVIDERS:
+            stewards = identity.users(
+                session=s, role="data_steward", department_id=identity.get_department(session=s, code=code).id
             )
-            if missing
-            else []
-        )
-    for p in created:
-        ctx.users.setdefault("data_steward", []).append(p)
-        ctx.passwords[p.username] = STEWARD_PASSWORD
-        have[p.department_code or ""] = p
-    return have
+            if stewards:
+                out[code] = identity.principal_for(session=s, username=stewards[0].username)
+                continue
+            u = identity.add_user(
+                session=s,
+                actor=system,
+                user=UserIn(
+                    username=f"steward-{code}",
+                    display_name=names.get(code, code),
+                    password=STEWARD_PASSWORD,
+                    roles=["data_steward"],
+                    department_code=code,
+                    region_code=city,
+                ),
+            )
+            out[code] = identity.principal_for(session=s, username=u.username)
+    return out
+
+
+def publish(
+    db: Database,
+    *,
+    system: Principal,
+    asker: Principal,
+    city: str,
+    last: str,
+    grant: tuple[str, ...] = GRANTED,
+    names: dict[str, str] | None = None,
+) -> dict[str, Principal]:
+    """Publish 24 months ending with `last` for the districts under `city` (from geo.service)
+    through the catalog, as each provider's steward; `asker` (of the cockpit's department) asks
+    for the conditional resources in `grant` and their providers approve. Returns the stewards."""
+    stewards = _stewards(db, system, city, names or {})
+    with db.reader() as s:
+        fc = geo.outlines(session=s, level="district", under=city)
+    districts = [(f["properties"]["code"], f["properties"]["name"]) for f in fc["features"]]
+    rows = figures(districts, last)
+    header = [f["name"] for f in SCHEMA["fields"]]
+    with tempfile.TemporaryDirectory(prefix="cityos-cockpit-") as tmp:
+        for code, provider, name, share, keys in RESOURCES:
+            with db.transaction() as s:
+                catalog.create_resource(
+                    session=s, actor=stewards[provider], data=_resource(code, provider, name, share)
+                )
+            path = Path(tmp) / f"{code.replace('/', '-')}.csv"
+            _csv(path, header, [r for r in rows if r[3] in keys])
+            catalog.load(db=db, actor=stewards[provider], code=code, path=path, filename=path.name)
+    for code in grant:
+        provider = next(p for c, p, *_ in RESOURCES if c == code)
+        with db.transaction() as s:
+            req = catalog.request_access(
+                session=s,
+                actor=asker,
+                code=code,
+                data=AccessRequestIn(
+                    purpose="领导驾驶舱经济运行监测：按区县汇总当月值、累计值和同比",
+                    legal_basis="《中华人民共和国统计法》第二十五条",
+                ),
+            )
+        with db.transaction() as s:
+            catalog.decide_request(
+                session=s,
+                actor=stewards[provider],
+                request_id=req.id,
+                decision=DecisionIn(approve=True, reason="同意，用于经济运行监测。"),
+            )
+    return stewards
+
+
+def _resource(code: str, provider: str, name: str, share: str) -> ResourceIn:
+    return ResourceIn(
+        class_code=code[:6],
+        code=code,
+        name=name,
+        provider=provider,
+        summary=f"{name}，按月报送，含各区县当月值，用于经济运行监测和领导驾驶舱。",
+        share_type=share,
+        share_condition="" if share == "unconditional" else "仅限经济运行监测分析使用，不得对外公开。",
+        legal_basis="" if share == "unconditional" else LEGAL_BASIS,
+        update_cycle="monthly",
+        tags=["经济运行", "月度"],
+        topics=["经济运行"],
+        table_schema=SCHEMA,
+    )
 
 
 def _asker(ctx: DemoContext) -> Principal:
@@ -134,68 +200,18 @@ def _asker(ctx: DemoContext) -> Principal:
 
 
 def populate(ctx: DemoContext) -> None:
-    stewards = _stewards(ctx)
-    with ctx.db.reader() as s:
-        fc = geo.outlines(session=s, level="district", under=ctx.city_code)
-    districts = [(f["properties"]["code"], f["properties"]["name"]) for f in fc["features"]]
     last = shift(clock.local(ctx.now).strftime("%Y-%m"), -1)
-    rows = figures(districts, last)
-    header = [f["name"] for f in SCHEMA["fields"]]
+    names = {c: ctx.faker.name() for c in PROVIDERS}
     try:
-        clock.set_now(ctx.now - timedelta(days=5))
-        with tempfile.TemporaryDirectory(prefix="cityos-cockpit-demo-") as tmp:
-            for code, provider, name, share, keys in RESOURCES:
-                with ctx.db.transaction() as s:
-                    catalog.create_resource(
-                        session=s,
-                        actor=stewards[provider],
-                        data=ResourceIn(
-                            class_code=code[:6],
-                            code=code,
-                            name=name,
-                            provider=provider,
-                            summary=f"{name}，按月报送，含各区县当月值，用于经济运行监测和领导驾驶舱。",
-                            share_type=share,
-                            share_condition=""
-                            if share == "unconditional"
-                            else "仅限经济运行监测分析使用，不得对外公开。",
-                            legal_basis="" if share == "unconditional" else LEGAL_BASIS,
-                            update_cycle="monthly",
-                            tags=["经济运行", "月度"],
-                            topics=["经济运行"],
-                            table_schema=SCHEMA,
-                        ),
-                    )
-                path = Path(tmp) / f"{code.replace('/', '-')}.csv"
-                _csv(path, header, [r for r in rows if r[3] in keys])
-                catalog.load(db=ctx.db, actor=stewards[provider], code=code, path=path, filename=path.name)
-            asker = _asker(ctx)
-            for code in GRANTED:
-                provider = next(p for c, p, *_ in RESOURCES if c == code)
-                with ctx.db.transaction() as s:
-                    req = catalog.request_access(
-                        session=s,
-                        actor=asker,
-                        code=code,
-                        data=AccessRequestIn(
-                            purpose="领导驾驶舱经济运行监测：按区县汇总当月值、累计值和同比",
-                            legal_basis="《中华人民共和国统计法》第二十五条",
-                            fields=[],
-                            period_days=365,
-                        ),
-                    )
-                with ctx.db.transaction() as s:
-                    catalog.decide_request(
-                        session=s,
-                        actor=stewards[provider],
-                        request_id=req.id,
-                        decision=DecisionIn(approve=True, reason="同意，用于经济运行监测。"),
-                    )
-    finally:
-        clock.set_now(None)
-    clock.set_now(ctx.now)
-    try:
-        compute.refresh(ctx.db, force=True)
+        clock.set_now(ctx.now - timedelta(days=5))  # the figures arrived a few days ago
+        stewards = publish(
+            ctx.db, system=ctx.system, asker=_asker(ctx), city=ctx.city_code, last=last, names=names
+        )
+        for p in stewards.values():
+            if p.username.startswith("steward-") and p.username not in ctx.passwords:
+                ctx.passwords[p.username] = STEWARD_PASSWORD
+        clock.set_now(ctx.now)
+        compute.refresh(ctx.db, force=True)  # what the worker does within its first minute
     finally:
         clock.set_now(None)
     ctx.notes.append(

@@ -59,6 +59,7 @@ def metrics(*, session: Session, actor: Principal, theme: str | None = None) -> 
     authorize(actor, "cockpit.view")
     now = clock.now()
     sts = store.statuses(session)
+    owners = {x.code: x.name for x in identity.departments(session=session)}
     out = []
     for d in store.definitions(session):
         if theme and d.theme != theme:
@@ -73,6 +74,7 @@ def metrics(*, session: Session, actor: Principal, theme: str | None = None) -> 
                 "period": d.m.period,
                 "additive": d.m.additive,
                 "owner": d.m.owner,
+                "owner_name": owners.get(d.m.owner, d.m.owner),
                 "aggregation": d.m.aggregation,
                 "direction": d.m.direction,
                 "refresh_s": d.m.refresh,

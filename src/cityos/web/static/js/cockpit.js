@@ -62,7 +62,7 @@
       h += '<p class="bs-value"><b>' + fmt(shown) + "</b> <small>" + esc(t.unit) + "</small></p>";
       h += '<p class="bs-note">' + esc(t.period || "");
       if (t.growth !== null && t.growth !== undefined) {
-        h += ' · <span class="' + (t.growth < 0 ? "down" : "up") + '">' + esc(t.ytd !== null ? L.ytd : L.yoy) + " " + fmt(t.growth) + "%</span>";
+        h += ' · <span class="' + (t.growth < 0 ? "down" : "up") + '">' + esc(t.ytd !== null && t.ytd !== undefined ? L.ytd_yoy : L.yoy) + " " + fmt(t.growth) + "%</span>";
       }
       if (t.target_pct !== null && t.target_pct !== undefined) h += " · " + esc(L.target) + " " + fmt(t.target_pct, 1) + "% / " + fmt(t.schedule_pct, 1) + "%";
       h += "</p>";
@@ -87,7 +87,7 @@
       c.setOption({ animation: false, grid: { left: 2, right: 2, top: 4, bottom: 2 },
         xAxis: { type: "category", show: false, data: t.spark.map(function (p) { return p[0]; }) },
         yAxis: { type: "value", show: false, scale: true },
-        series: [{ type: "line", smooth: true, symbol: "none", data: t.spark.map(function (p) { return p[1]; }),
+        series: [{ type: "line", smooth: true, symbol: "circle", showSymbol: t.spark.length < 3, symbolSize: 6, data: t.spark.map(function (p) { return p[1]; }),
           lineStyle: { color: "#4fc3f7", width: 2 }, areaStyle: { color: "rgba(79,195,247,.18)" } }] });
     });
   }
@@ -117,9 +117,9 @@
       yAxis: axis("value"), series: [{ type: "bar", data: c.intake_hours, itemStyle: { color: "#4fc3f7" } }] }), true);
     var oc = chart("chart-ontime");
     if (oc) oc.setOption({ animation: false, series: [{ type: "gauge", min: 0, max: 100, progress: { show: true },
-      detail: { formatter: c.on_time_rate === null ? "—" : "{value}%", color: DARK.text, fontSize: 28 },
+      detail: { formatter: c.on_time_rate === null ? "—" : "{value}%", color: DARK.text, fontSize: 26, offsetCenter: [0, "45%"] },
       axisLabel: { color: DARK.text }, data: [{ value: c.on_time_rate === null ? 0 : c.on_time_rate, name: L.on_time }],
-      title: { color: DARK.text } }] }, true);
+      title: { color: DARK.text, offsetCenter: [0, "78%"] } }] }, true);
     var cc = chart("chart-categories");
     if (cc) cc.setOption(Object.assign(base(), { xAxis: axis("value"),
       yAxis: Object.assign(axis("category", c.categories.map(function (x) { return x[0]; }).reverse())),
@@ -150,7 +150,7 @@
     if (rc) {
       var rows = r ? r.rows : [];
       var title = document.getElementById("ranking-title");
-      if (title && r) title.textContent = L.ranking + " · " + r.name + "（" + L.ytd + L.yoy + "）";
+      if (title && r) title.textContent = L.ranking + " · " + r.name + "（" + L.ytd_yoy + "）";
       rc.setOption(Object.assign(base(), { xAxis: axis("category", rows.map(function (x) { return x.name; })), yAxis: axis("value"),
         series: [{ type: "bar", data: rows.map(function (x) { return { value: x.growth, itemStyle: { color: (x.growth || 0) < 0 ? "#e74c3c" : "#4fc3f7" } }; }),
           label: { show: true, position: "top", color: DARK.text, formatter: "{c}%" } }] }), true);
@@ -179,7 +179,7 @@
     var sat = d.tiles.filter(function (t) { return t.code === "satisfaction"; })[0];
     var sg = chart("chart-satisfaction");
     if (sg) sg.setOption({ animation: false, series: [{ type: "gauge", min: 0, max: 5, splitNumber: 5, progress: { show: true },
-      detail: { formatter: sat && sat.value !== null && sat.value !== undefined ? "{value}" : L.nodata, color: DARK.text, fontSize: 24 },
+      detail: { formatter: sat && sat.value !== null && sat.value !== undefined ? "{value}" : L.nodata, color: DARK.text, fontSize: 24, offsetCenter: [0, "45%"] },
       axisLabel: { color: DARK.text }, data: [{ value: sat && sat.value ? sat.value : 0 }] }] }, true);
     cityCharts(c);
   }
@@ -194,7 +194,7 @@
     if (d.ranking) d.ranking.rows.forEach(function (x) { if (!(x.name in values)) values[x.name] = x.growth; });
     var maxv = Math.max.apply(null, [1].concat(Object.keys(values).map(function (k) { return values[k] || 0; })));
     if (layer === "grids") {
-      series.push({ type: "map", map: "cockpit-city", roam: true, label: { show: true, color: "#fff" },
+      series.push({ type: "map", map: "cockpit-city", roam: true, top: 10, bottom: 10, label: { show: true, color: "#fff" },
         itemStyle: { borderColor: "#4fc3f7", areaColor: "#10335a" }, emphasis: { itemStyle: { areaColor: "#1f5f99" } },
         data: Object.keys(values).map(function (k) { return { name: k, value: values[k] }; }) });
     } else {
@@ -204,7 +204,8 @@
     mc.setOption({ animation: false, tooltip: { trigger: "item" },
       visualMap: layer === "grids" ? { min: 0, max: maxv, show: false, inRange: { color: ["#10335a", "#1f78c1", "#4fc3f7"] } }
         : { min: 0, max: 5, show: false, inRange: { color: ["#1f78c1", "#f1c40f", "#e74c3c"] } },
-      geo: { map: "cockpit-city", roam: true, itemStyle: { areaColor: "#0d2746", borderColor: "#4fc3f7" }, label: { show: layer !== "grids", color: "#9ab" } },
+      geo: layer === "grids" ? undefined : { map: "cockpit-city", roam: true, top: 10, bottom: 10,
+        itemStyle: { areaColor: "#0d2746", borderColor: "#4fc3f7" }, label: { show: true, color: "#9ab" } },
       series: series }, true);
   }
 
