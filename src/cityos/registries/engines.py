@@ -5,7 +5,9 @@ a one-row `params` table; the check's SQL is written in the DuckDB dialect and t
 by SQLGlot. Results come back as rows of plain values (dates as ISO text, numbers as float or int),
 ordered by `subject_key` and the other columns, so the two engines compare row for row.
 
-Spark: `CITYOS_SPARK_MASTER` (default `local[*]`); one session per process, reused.
+Spark: `CITYOS_SPARK_MASTER` (default `local[*]`), `CITYOS_SPARK_PARTITIONS` (shuffle partitions,
+default 4), `CITYOS_SPARK_DRIVER_MEMORY` (default 1g) and `CITYOS_SPARK_CONF` (`key=value;…`, e.g.
+the S3A settings of docs/registries.md); one session per process, reused.
 """
 
 from __future__ import annotations
@@ -93,15 +95,19 @@ def spark_session() -> Any:
             from pyspark.sql import SparkSession
 
             master = os.environ.get("CITYOS_SPARK_MASTER", "") or "local[*]"
-            _spark = (
+            builder = (
                 SparkSession.builder.master(master)
                 .appName("cityos-crosscheck")
                 .config("spark.ui.enabled", "false")
                 .config("spark.sql.shuffle.partitions", os.environ.get("CITYOS_SPARK_PARTITIONS", "4"))
                 .config("spark.sql.session.timeZone", "UTC")
                 .config("spark.driver.memory", os.environ.get("CITYOS_SPARK_DRIVER_MEMORY", "1g"))
-                .getOrCreate()
             )
+            for item in os.environ.get("CITYOS_SPARK_CONF", "").split(";"):  # k=v;k=v (S3, tuning)
+                if "=" in item:
+                    k, v = item.split("=", 1)
+                    builder = builder.config(k.strip(), v.strip())
+            _spark = builder.getOrCreate()
             _spark.sparkContext.setLogLevel("ERROR")
         return _spark
 
