@@ -17,12 +17,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 
 def _point_in_lanshan() -> tuple[float, float]:
-    from cityos.demo.geometry import generate
+    from shapely.geometry import shape
+
+    from cityos.demo.geometry import generate, inner_box
 
     geo = generate("small", seed=371300)
     f = next(f for f in geo.grids["features"] if f["properties"]["code"].startswith("371302"))
-    ring = f["geometry"]["coordinates"][0]
-    return (ring[0][0] + ring[2][0]) / 2, (ring[0][1] + ring[2][1]) / 2
+    x0, y0, x1, y1 = inner_box(shape(f["geometry"]))  # well inside the grid, however it is shaped
+    return (x0 + x1) / 2, (y0 + y1) / 2
 
 
 def _photo(color: tuple[int, int, int], lon: float, lat: float) -> bytes:

@@ -1,6 +1,7 @@
-"""Build the demo city under CITYOS_HOME: 临沂市 with its real districts, synthetic streets,
-communities and unit grids, about 20 departments with their real names, users for every role
-with Chinese names and printed demo passwords, then every module's demo data (`demo.populate`)."""
+"""Build the demo city under CITYOS_HOME: 临沂市 with the real outlines of its districts, its real
+streets and communities (names and codes of 国家统计局) and unit grids generated inside them, about
+20 departments with their real names, users for every role with Chinese names and printed demo
+passwords, then every module's demo data (`demo.populate`)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from cityos.core.db import Database, make_engine, use_db
 from cityos.core.migrate import upgrade
 from cityos.core.settings import get_settings
 from cityos.demo.context import DemoContext
-from cityos.demo.geometry import CityGeography, generate
+from cityos.demo.geometry import CityGeography, generate, inner_box
 from cityos.geo import service as geo
 from cityos.identity import service as identity
 from cityos.identity.schemas import ROLES, DepartmentIn, Principal, RegionIn, UserIn
@@ -214,8 +215,9 @@ def build(
             geo.assign_grid_workers(session=s, actor=system, workers=by_grid)
         progress.advance(t, len(ACCOUNTS) + 1)
 
+        # (code, box inside the grid): where demo cases drop their points, so each lands in its grid
         ctx.extra["grids"] = [
-            (f["properties"]["code"], *shapely.bounds(shapely.geometry.shape(f["geometry"])))
+            (f["properties"]["code"], *inner_box(shapely.geometry.shape(f["geometry"])))
             for f in geo_data.grids["features"]
         ]
         for name, mod in registry.parts("demo"):

@@ -1,116 +1,52 @@
-"""The demo city's geography: 临沂市 (371300) with its real districts and counties at their real
-centres, synthetic streets, communities and unit grids that tile each community exactly.
+"""The demo city's geography: 临沂市 (371300) from real data — the real outlines of its 12 districts
+and counties, its real 街道/乡镇 (9-digit codes) and 村/社区 (12-digit codes) with their real names —
+and unit grids generated inside the real outlines.
 
-One square lattice (cell = one unit grid) is laid over the city; the cells nearest the district
-centres are kept (exactly 12,387 at city scale, Linyi's published count; about 300 at small scale,
-the three central districts only), each cell belongs to the nearest centre, and inside a district
-streets and communities are the cells nearest their seeds. Squares that share edges cannot overlap
-or leave gaps. Deterministic for a seed.
+The data files under demo/data/ are built from two npm packages by scripts/build_geodata.py (see
+docs/geo.md): nothing is decoded or downloaded here. Streets and communities have no outlines in
+the data, so each district's real outline is shared out among its streets, each street's among its
+communities and each community's among its grids, every time as the Voronoi cells of seed points
+spread over the polygon (farthest-point sampling) clipped to it with Shapely. The cells of one
+diagram share their edges exactly, so grids tile their community, communities their street and
+streets their district: the union of a district's grids is its real outline. 街道 lie near the
+urban centre, 乡镇 around them. Deterministic for a seed.
+
+Scales: `city` has all 12 districts, 154 streets, 4,147 communities and 12,387 unit grids (Linyi's
+published count), shared out by area with urban communities weighted up; `small` has the three
+central districts, their 30 streets, the first four communities of each street and 300 grids.
 """
 
 from __future__ import annotations
 
-import random
+import json
+import math
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import shapely
+from shapely.geometry import mapping, shape
 
-CITY = ("371300", "临沂市", 118.356, 35.104)
-# (code, name, lon, lat, urban): approximate geographic centres of Linyi's 3 districts and 9 counties
-DISTRICTS = [
-    ("371302", "兰山区", 118.300, 35.150, True),
-    ("371311", "罗庄区", 118.250, 34.960, True),
-    ("371312", "河东区", 118.470, 35.120, True),
-    ("371321", "沂南县", 118.465, 35.550, False),
-    ("371322", "郯城县", 118.367, 34.613, False),
-    ("371323", "沂水县", 118.628, 35.790, False),
-    ("371324", "兰陵县", 118.071, 34.858, False),
-    ("371325", "费县", 117.977, 35.266, False),
-    ("371326", "平邑县", 117.640, 35.506, False),
-    ("371327", "莒南县", 118.835, 35.175, False),
-    ("371328", "蒙阴县", 117.945, 35.710, False),
-    ("371329", "临沭县", 118.650, 34.920, False),
-]
-SCALES = {
-    "small": {"grids": 300, "cell_m": 420.0, "districts": 3},
-    "city": {"grids": 12_387, "cell_m": 1150.0, "districts": 12},
+DATA = Path(__file__).parent / "data"
+CITY = ("371300", "临沂市", 118.3505, 35.0567)  # the city centre (WGS84), at 兰山区's urban core
+COUNTY_SEATS = {  # (lon, lat) of each county town, where its 街道 are (WGS84)
+    "371321": (118.465, 35.550),
+    "371322": (118.367, 34.613),
+    "371323": (118.628, 35.790),
+    "371324": (118.071, 34.858),
+    "371325": (117.977, 35.266),
+    "371326": (117.640, 35.506),
+    "371327": (118.835, 35.175),
+    "371328": (117.945, 35.710),
+    "371329": (118.650, 34.920),
 }
-PLACE = [
-    "金雀",
-    "银雀",
-    "兰山",
-    "柳青",
-    "枣园",
-    "半程",
-    "白沙",
-    "李官",
-    "方城",
-    "汪沟",
-    "朱保",
-    "义堂",
-    "枣沟",
-    "芝麻",
-    "九曲",
-    "相公",
-    "汤头",
-    "太平",
-    "梅埠",
-    "凤凰",
-    "沂河",
-    "蒙山",
-    "涑河",
-    "祊河",
-    "北园",
-    "南坊",
-    "东城",
-    "西关",
-    "新华",
-    "解放",
-    "通达",
-    "沂州",
-    "书院",
-    "琅琊",
-    "启阳",
-    "临西",
-    "银河",
-    "工业",
-    "盛庄",
-    "傅庄",
-    "册山",
-    "褚墩",
-    "黄山",
-    "高都",
-    "湖头",
-    "岸堤",
-    "孙祖",
-    "双堠",
-    "青驼",
-    "界湖",
-    "砖埠",
-    "马牧",
-    "许家",
-    "苏村",
-    "大庄",
-    "辛集",
-    "铜井",
-    "依汶",
-    "蒲汪",
-    "葛沟",
-    "杨家",
-    "诸葛",
-    "院东",
-    "圣良",
-    "泉庄",
-    "沙沟",
-    "富官",
-    "黄山铺",
-    "卞庄",
-    "向城",
-    "磨山",
-    "长城",
-    "新兴",
-]
+URBAN = ("371302", "371311", "371312")  # the three districts of the urban area
+SCALES: dict[str, dict[str, Any]] = {
+    "small": {"grids": 300, "districts": URBAN, "communities_per_street": 4},
+    "city": {"grids": 12_387, "districts": None, "communities_per_street": None},
+}
 M_PER_DEG_LAT = 110_574.0
 
 
@@ -130,45 +66,126 @@ class CityGeography:
     city_name: str
     regions: list[RegionRow] = field(default_factory=list)  # city, districts, streets, communities
     grids: dict[str, Any] = field(default_factory=dict)  # GeoJSON FeatureCollection of unit grids
+    outlines: dict[str, Any] = field(default_factory=dict)  # the districts' real outlines by code
 
     @property
     def grid_count(self) -> int:
         return len(self.grids.get("features", []))
 
 
-def _nearest(points: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-    d = ((points[:, None, :] - seeds[None, :, :]) ** 2).sum(axis=2)
-    return d.argmin(axis=1)
+@cache
+def districts() -> list[tuple[str, str, Any]]:
+    """(code, name, WGS84 Shapely outline) of the 12 districts and counties."""
+    fc = json.loads((DATA / "linyi_districts.geojson").read_text(encoding="utf-8"))
+    return [(f["properties"]["code"], f["properties"]["name"], shape(f["geometry"])) for f in fc["features"]]
 
 
-def _groups(cells: np.ndarray, n_groups: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """Split cells into n compact groups: nearest of n seeds picked among the cells (4 k-means rounds)."""
-    n_groups = max(1, min(n_groups, len(cells)))
-    seeds = cells[rng.choice(len(cells), size=n_groups, replace=False)].astype(float)
-    for _ in range(4):
-        lab = _nearest(cells, seeds)
-        for k in range(n_groups):
-            members = cells[lab == k]
-            if len(members):
-                seeds[k] = members.mean(axis=0)
-    lab = _nearest(cells, seeds)
-    groups = [np.flatnonzero(lab == k) for k in range(n_groups)]
-    groups = [g for g in groups if len(g)]
-    # order groups north-west first so codes read like a map
-    groups.sort(key=lambda g: (-cells[g, 1].mean(), cells[g, 0].mean()))
-    return groups
+@cache
+def divisions() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(code, name) of the streets (9 digits) and communities (12 digits), sorted by code."""
+    d = json.loads((DATA / "linyi_divisions.json").read_text(encoding="utf-8"))
+    return [(s[0], s[1]) for s in d["streets"]], [(c[0], c[1]) for c in d["communities"]]
 
 
-def _split_max(
-    idx: np.ndarray, cells: np.ndarray, max_size: int, rng: np.random.Generator
-) -> list[np.ndarray]:
-    if len(idx) <= max_size:
-        return [idx]
-    parts = _groups(cells[idx], int(np.ceil(len(idx) / max_size)) + 1, rng)
+DISTRICTS = [(code, name) for code, name, _g in districts()]
+
+
+def _kx(lat: float) -> float:
+    return 111_320.0 * math.cos(math.radians(lat))
+
+
+def _sample(poly: Any, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n uniform random points inside a polygon (rejection over its bounds)."""
+    minx, miny, maxx, maxy = poly.bounds
+    out: list[np.ndarray] = []
+    got = 0
+    shapely.prepare(poly)
+    while got < n:
+        k = max(64, 2 * (n - got))
+        xs, ys = rng.uniform(minx, maxx, k), rng.uniform(miny, maxy, k)
+        ok = shapely.contains_xy(poly, xs, ys)
+        pts = np.column_stack([xs[ok], ys[ok]])
+        out.append(pts)
+        got += len(pts)
+    return np.vstack(out)[:n]
+
+
+def _spread(poly: Any, k: int, rng: np.random.Generator, fixed: np.ndarray | None = None) -> np.ndarray:
+    """k seed points spread evenly over a polygon: farthest-point sampling among random candidates
+    (distances in metres), after the `fixed` seeds if any."""
+    cand = _sample(poly, max(40 * k, 120), rng)
+    kx = _kx(poly.centroid.y) / M_PER_DEG_LAT
+    scale = np.array([kx, 1.0])
+    chosen: list[np.ndarray] = [] if fixed is None else list(fixed)
+    if chosen:
+        d = np.min([(((cand - c) * scale) ** 2).sum(1) for c in chosen], axis=0)
+    else:
+        first = cand[0]
+        chosen.append(first)
+        d = (((cand - first) * scale) ** 2).sum(1)
+        k -= 1
+    for _ in range(k):
+        i = int(d.argmax())
+        chosen.append(cand[i])
+        d = np.minimum(d, (((cand - cand[i]) * scale) ** 2).sum(1))
+    return np.array(chosen if fixed is None else chosen[len(fixed) :])
+
+
+def _cells(poly: Any, seeds: np.ndarray) -> list[Any]:
+    """The Voronoi cells of the seeds clipped to the polygon, in the seeds' order."""
+    if len(seeds) == 1:
+        return [poly]
+    minx, miny, maxx, maxy = poly.bounds
+    env = shapely.box(minx - 1, miny - 1, maxx + 1, maxy + 1)
+    vor = shapely.voronoi_polygons(shapely.MultiPoint(seeds), extend_to=env, ordered=True)
     out = []
-    for p in parts:
-        out.extend(_split_max(idx[p], cells, max_size, rng))
+    for cell in vor.geoms:
+        piece = shapely.intersection(cell, poly)  # full precision: neighbours share their edges exactly
+        parts = [g for g in getattr(piece, "geoms", [piece]) if g.geom_type == "Polygon" and not g.is_empty]
+        out.append(parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts))
     return out
+
+
+def _order_nw(geoms: list[Any]) -> list[int]:
+    """Indexes of the polygons north-west first, so codes read like a map."""
+    pts = [g.representative_point() for g in geoms]
+    return sorted(range(len(geoms)), key=lambda i: (-round(pts[i].y, 3), pts[i].x))
+
+
+def _grid_budget(areas: np.ndarray, urban: np.ndarray, total: int) -> np.ndarray:
+    """Grids per community: at least one each, the rest by area (urban communities count 6×),
+    largest remainders first, at most 99 (a grid code's two digits)."""
+    n = np.ones(len(areas), dtype=int)
+    extra = total - len(areas)
+    if extra <= 0:
+        return n
+    w = areas * np.where(urban, 6.0, 1.0)
+    share = extra * w / w.sum()
+    n += np.floor(share).astype(int)
+    rest = total - int(n.sum())
+    order = np.argsort(-(share - np.floor(share)), kind="stable")
+    n[order[:rest]] += 1
+    over = n > 99
+    if over.any():
+        spill = int((n[over] - 99).sum())
+        n[over] = 99
+        room = np.flatnonzero(n < 99)
+        n[room[np.argsort(-w[room], kind="stable")[:spill]]] += 1
+    return n
+
+
+def _centre(code: str, outline: Any) -> tuple[float, float]:
+    if code in URBAN:
+        return CITY[2], CITY[3]
+    if code in COUNTY_SEATS:
+        return COUNTY_SEATS[code]
+    p = outline.representative_point()
+    return p.x, p.y
+
+
+def _point(geom: Any) -> tuple[float, float]:
+    p = geom.representative_point()
+    return round(p.x, 6), round(p.y, 6)
 
 
 def generate(scale: str = "small", seed: int = 371300) -> CityGeography:
@@ -176,80 +193,65 @@ def generate(scale: str = "small", seed: int = 371300) -> CityGeography:
         raise ValueError(f"scale must be one of {list(SCALES)}")
     conf = SCALES[scale]
     rng = np.random.default_rng(seed)
-    pyrng = random.Random(seed)
-    districts = DISTRICTS[: int(conf["districts"])]
-    lat0 = CITY[3]
-    kx = 111_320.0 * np.cos(np.radians(lat0))
-    dx, dy = conf["cell_m"] / kx, conf["cell_m"] / M_PER_DEG_LAT
-    centres = np.array([[d[2], d[3]] for d in districts])
-    # lattice over the centres' extent with a margin; cells in lattice units (integers)
-    margin = 0.45 if scale == "city" else 0.06
-    x0, y0 = centres[:, 0].min() - margin, centres[:, 1].min() - margin
-    nx = int((centres[:, 0].max() + margin - x0) / dx) + 1
-    ny = int((centres[:, 1].max() + margin - y0) / dy) + 1
-    gx, gy = np.meshgrid(np.arange(nx), np.arange(ny))
-    cells = np.column_stack([gx.ravel(), gy.ravel()])
-    centers = np.column_stack([x0 + (cells[:, 0] + 0.5) * dx, y0 + (cells[:, 1] + 0.5) * dy])
-    # metric distance to the nearest centre, with a little noise so shapes are not perfect discs
-    metric = np.column_stack([centers[:, 0] * kx, centers[:, 1] * M_PER_DEG_LAT])
-    centre_m = np.column_stack([centres[:, 0] * kx, centres[:, 1] * M_PER_DEG_LAT])
-    dist = np.sqrt(((metric[:, None, :] - centre_m[None, :, :]) ** 2).sum(axis=2))
-    weight = np.array([0.55 if d[4] else 1.0 for d in districts])  # urban districts are denser
-    score = (dist * weight[None, :]).min(axis=1) * (1 + 0.08 * rng.random(len(cells)))
-    keep = np.argsort(score, kind="stable")[: conf["grids"]]
-    cells, centers, metric = cells[keep], centers[keep], metric[keep]
-    owner = _nearest(metric, centre_m)
-
+    wanted = conf["districts"]
+    streets_all, comms_all = divisions()
     geo = CityGeography(CITY[0], CITY[1])
     geo.regions.append(RegionRow(CITY[0], CITY[1], "city", None, CITY[2], CITY[3]))
-    features: list[dict[str, Any]] = []
-    used_names: set[str] = set()
-
-    def place_name() -> str:
-        for _ in range(200):
-            n = pyrng.choice(PLACE)
-            if n not in used_names:
-                used_names.add(n)
-                return n
-        return pyrng.choice(PLACE) + str(len(used_names))
-
-    for di, (dcode, dname, dlon, dlat, urban) in enumerate(districts):
-        geo.regions.append(RegionRow(dcode, dname, "district", CITY[0], dlon, dlat))
-        didx = np.flatnonzero(owner == di)
-        if len(didx) == 0:
+    communities: list[tuple[str, str, Any]] = []  # (code, name, polygon) in code order
+    for dcode, dname, outline in districts():
+        if wanted is not None and dcode not in wanted:
             continue
-        n_streets = max(2, min(40, round(len(didx) / (30 if scale == "small" else 80))))
-        for si, sgroup in enumerate(_groups(cells[didx], n_streets, rng), start=1):
-            sidx = didx[sgroup]
-            scode = f"{dcode}{si:03d}"
-            sname = place_name() + ("街道" if urban else "镇")
-            sc = centers[sidx].mean(axis=0)
-            geo.regions.append(RegionRow(scode, sname, "street", dcode, round(sc[0], 6), round(sc[1], 6)))
-            comm_size = 10 if scale == "small" else 14
-            n_comm = max(1, round(len(sidx) / comm_size))
-            comms: list[np.ndarray] = []
-            for g in _groups(cells[sidx], n_comm, rng):
-                comms.extend(_split_max(sidx[g], cells, 99, rng))
-            for ci, cidx in enumerate(comms, start=1):
-                ccode = f"{scode}{ci:03d}"
-                cname = place_name() + ("社区" if urban else "村")
-                cc = centers[cidx].mean(axis=0)
-                geo.regions.append(
-                    RegionRow(ccode, cname, "community", scode, round(cc[0], 6), round(cc[1], 6))
-                )
-                order = np.lexsort((cells[cidx, 0], -cells[cidx, 1]))
-                for gi, k in enumerate(cidx[order], start=1):
-                    x, y = cells[k]
-                    # edges from the integer lattice, so neighbours share exactly the same coordinates
-                    lo, hi = round(x0 + x * dx, 7), round(x0 + (x + 1) * dx, 7)
-                    la, ha = round(y0 + y * dy, 7), round(y0 + (y + 1) * dy, 7)
-                    ring = [[lo, la], [hi, la], [hi, ha], [lo, ha], [lo, la]]
-                    features.append(
-                        {
-                            "type": "Feature",
-                            "properties": {"code": f"{ccode}{gi:02d}", "name": f"{cname}第{gi}网格"},
-                            "geometry": {"type": "Polygon", "coordinates": [ring]},
-                        }
-                    )
+        geo.outlines[dcode] = outline
+        geo.regions.append(RegionRow(dcode, dname, "district", CITY[0], *_point(outline)))
+        streets = [s for s in streets_all if s[0][:6] == dcode]
+        # 街道 (codes 001–099) nearest the urban centre, 乡镇 spread over the rest of the district
+        urban = [s for s in streets if s[0][6] == "0"]
+        rural = [s for s in streets if s[0][6] != "0"]
+        cx, cy = _centre(dcode, outline)
+        near = outline.intersection(shapely.Point(cx, cy).buffer(0.03 + 0.006 * len(urban)))
+        fixed = _spread(near if not near.is_empty else outline, len(urban), rng) if urban else None
+        seeds = _spread(outline, len(rural), rng, fixed=fixed) if rural else np.empty((0, 2))
+        all_seeds = np.vstack([s for s in (fixed, seeds) if s is not None and len(s)])
+        cells = _cells(outline, all_seeds)
+        for (scode, sname), cell in zip(urban + rural, cells, strict=True):
+            geo.regions.append(RegionRow(scode, sname, "street", dcode, *_point(cell)))
+            mine = [c for c in comms_all if c[0][:9] == scode]
+            if conf["communities_per_street"]:
+                mine = mine[: conf["communities_per_street"]]
+            if not mine:
+                continue
+            for (ccode, cname), ccell in zip(mine, _cells(cell, _spread(cell, len(mine), rng)), strict=True):
+                communities.append((ccode, cname, ccell))
+    communities.sort(key=lambda c: c[0])
+    areas = np.array([c[2].area * _kx(c[2].centroid.y) * M_PER_DEG_LAT for c in communities])
+    urban_c = np.array([name.endswith("社区") for _c, name, _g in communities])
+    budget = _grid_budget(areas, urban_c, int(conf["grids"]))
+    features: list[dict[str, Any]] = []
+    for (ccode, cname, cpoly), n in zip(communities, budget, strict=True):
+        geo.regions.append(RegionRow(ccode, cname, "community", ccode[:9], *_point(cpoly)))
+        cells = _cells(cpoly, _spread(cpoly, int(n), rng))
+        for gi, k in enumerate(_order_nw(cells), start=1):
+            features.append(
+                {
+                    "type": "Feature",
+                    "properties": {"code": f"{ccode}{gi:02d}", "name": f"{cname}第{gi}网格"},
+                    "geometry": mapping(cells[k]),
+                }
+            )
     geo.grids = {"type": "FeatureCollection", "features": features}
     return geo
+
+
+def inner_box(geom: Any) -> tuple[float, float, float, float]:
+    """A box (minx, miny, maxx, maxy) inside a grid, around its representative point: where the
+    demo drops random points that must fall in this grid."""
+    p = geom.representative_point()
+    minx, miny, maxx, maxy = geom.bounds
+    h = min(maxx - minx, maxy - miny) / 4
+    shapely.prepare(geom)
+    while h > 1e-6:
+        box = (p.x - h, p.y - h, p.x + h, p.y + h)
+        if geom.contains(shapely.box(*box)):
+            return box
+        h /= 2
+    return (p.x, p.y, p.x, p.y)
