@@ -13,14 +13,19 @@ from sqlalchemy import func, select
 
 from cityos.cases import flows
 from cityos.cases import service as cases
-from cityos.cases.models import Case
+from cityos.cases.models import Case, CaseTask
 from cityos.cases.policy import visible
-from cityos.cases.schemas import ReportIn
+from cityos.cases.schemas import ReportIn, TaskIn
 from cityos.catalog import service as catalog
 from cityos.catalog.models import AccessRequest, Resource, Version
 from cityos.catalog.schemas import AccessRequestIn
 from cityos.core import clock
+from cityos.geo import service as geo
+from cityos.identity import service as identity
 from cityos.identity.schemas import ROLES
+from cityos.patrol import service as patrol
+from cityos.patrol.models import Attendance, Patrol
+from cityos.patrol.schemas import PointIn
 from tests.catalog.helpers import population
 
 IN_LANSHAN = {"lon": 118.3515, "lat": 35.0515}  # grid 37130200100101, 兰山区
@@ -80,6 +85,26 @@ def work(city, db):  # type: ignore[no-untyped-def]
         ("inspector", "rework", {"reason": "未清理干净"}),
     )
     _steps(db, city, _report(db, city), FILE, DISPATCH, ACCEPT, BACK, ("inspector", "verify", {}))  # closed
+    # the grid worker's day: owns 金雀山 grids 1 and 2, patrolled grid 1 this week, not checked in
+    # today, and was sent a task about the case waiting to be verified
+    worker = city.as_role("grid_worker")
+    with db.transaction() as s:
+        for grid in ("37130200100101", "37130200100102"):
+            geo.assign_grid_worker(session=s, actor=identity.SYSTEM, grid_code=grid, user_id=worker.id)
+        p = patrol.start_patrol(session=s, actor=worker)
+        patrol.end_patrol(
+            session=s,
+            actor=worker,
+            patrol_id=p.id,
+            points=[PointIn(lon=118.3505, lat=35.0515), PointIn(lon=118.3525, lat=35.0515)],
+        )
+        handled = s.scalar(select(Case.id).where(Case.state == "handled"))
+        cases.send_task(
+            session=s,
+            actor=city.as_role("inspector"),
+            case_id=handled,
+            task=TaskIn(kind="recheck", assignee_id=worker.id),
+        )
     with db.transaction() as s:
         catalog.request_access(
             session=s,
@@ -161,7 +186,40 @@ def _expected(db, city, role):  # type: ignore[no-untyped-def]
                 .where(AccessRequest.state == "pending", AccessRequest.due_at < now)
             ),
         }
+        case_counts |= _day(s, actor, now)
     return case_counts, data_counts
+
+
+def _day(s, actor, now):  # type: ignore[no-untyped-def]
+    """The grid worker's day, counted from the tables: check-in today, own grids no patrol of theirs
+    touched this week, tasks sent to them (open, and open past their due time)."""
+    if actor.roles != {"grid_worker"}:
+        return {}
+    local = clock.local(now)
+    day0 = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    monday = day0 - timedelta(days=day0.weekday())
+    checked = s.scalar(
+        select(func.count())
+        .select_from(Attendance)
+        .where(Attendance.user_id == actor.id, Attendance.kind == "in", Attendance.at >= day0)
+    )
+    covered = set()
+    for (grids,) in s.execute(
+        select(Patrol.covered).where(Patrol.user_id == actor.id, Patrol.started_at >= monday)
+    ):
+        covered |= set(grids)
+    own = set(geo.grid_polygons(session=s, worker_id=actor.id))
+    mine = (
+        select(func.count())
+        .select_from(CaseTask)
+        .where(CaseTask.assignee_id == actor.id, CaseTask.state == "open")
+    )
+    return {
+        "not_checked_in": 0 if checked else 1,
+        "own_grids_uncovered": len(own - covered),
+        "open_tasks": s.scalar(mine),
+        "overdue_tasks": s.scalar(mine.where(CaseTask.due_at < now)),
+    }
 
 
 def _perms(actor):  # type: ignore[no-untyped-def]
@@ -176,7 +234,7 @@ TODOS = {
     "admin": ["to_file", "to_dispatch", "returned", "red", "to_answer", "stale", "to_review", "overdue"],
     "handler": ["to_accept", "due_soon", "rework"],
     "inspector": ["to_verify"],
-    "grid_worker": ["to_verify"],
+    "grid_worker": ["to_verify", "not_checked_in", "own_grids_uncovered", "open_tasks", "overdue_tasks"],
     "data_steward": ["to_answer", "stale", "to_review"],
     "data_bureau": ["to_answer", "stale", "to_review", "overdue"],
     "leader": ["overdue"],
@@ -213,6 +271,12 @@ def test_counts_follow_each_persons_visibility(work, db, client):  # type: ignor
     assert f'href="/cases/{waiting[0]}" data-testid="next-to_accept"' in html
     assert 'data-testid="next-to_verify"' not in html
     assert handler == {"to_accept": 1, "due_soon": handler["due_soon"], "rework": 1}
+    worker, _ = _page_counts(client, work, "grid_worker")  # the day: as the fixture left it
+    assert {k: worker[k] for k in ("not_checked_in", "own_grids_uncovered", "open_tasks")} == {
+        "not_checked_in": 1,
+        "own_grids_uncovered": 1,
+        "open_tasks": 1,
+    }
     steward, _ = _page_counts(client, work, "data_steward")
     assert steward["to_answer"] == 1 and steward["stale"] == 1
 

@@ -28,6 +28,7 @@ from cityos.cases.schemas import (
     ReportIn,
     TimelineEntry,
 )
+from cityos.cases.task_views import api_router as tasks_api
 from cityos.core.errors import Invalid
 from cityos.identity import service as identity
 from cityos.identity.schemas import Principal
@@ -36,6 +37,7 @@ from cityos.web.forms import read_upload
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 router.include_router(consoles_api)  # the map's points, nearby open cases: before /{case_id}
+router.include_router(tasks_api)  # the grid workers' tasks: /tasks before /{case_id}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Ids past what an id column holds are refused as invalid input (422), not sent to SQL.
 CaseId = Annotated[int, PathParam(ge=1, le=ID_MAX)]

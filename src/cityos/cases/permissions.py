@@ -11,6 +11,8 @@ ask for these permissions and never name a role.
 - cases.dispatch         file, reject, dispatch, extend, suspend, resume, reopen, merge (the centre)
 - cases.handle           accept, return, report back (the department's handler)
 - cases.verify           verify on site or order rework (inspectors and grid workers)
+- cases.send_task        send a grid worker a task about a case: verify a report, re-check handling
+- cases.answer_task      answer the tasks sent to oneself (the grid worker on the phone)
 - cases.hotline          the 12345 console, and recording a caller's rating
 - cases.search_phone     find cases by the caller's phone (personal data: the 12345 centre only)
 - cases.taxonomy         the taxonomy, dispatch rules and channel settings
@@ -37,6 +39,9 @@ for role in ("dispatcher", "admin"):  # the 12345 operators sit with the dispatc
 grant("handler", "cases.handle")
 for role in ("inspector", "grid_worker"):
     grant(role, "cases.verify")
+for role in ("dispatcher", "inspector", "admin"):
+    grant(role, "cases.send_task")
+grant("grid_worker", "cases.answer_task")
 grant("inspector", "cases.channel.inspector")
 grant("grid_worker", "cases.channel.grid_worker")
 grant("admin", "cases.taxonomy")

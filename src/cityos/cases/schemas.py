@@ -171,3 +171,62 @@ class AttachmentOut(BaseModel):
     @property
     def is_image(self) -> bool:
         return self.media_type.startswith("image/")
+
+
+# Tasks sent to grid workers (tasks.py): the kinds and, for each, the results a worker may answer.
+TASK_RESULTS: dict[str, tuple[str, ...]] = {
+    "verify_report": ("confirmed", "not_found"),  # 核实: the report is true / nothing there
+    "recheck": ("passed", "failed"),  # 核查: the handling is done / not done (rework)
+}
+
+
+class TaskIn(BaseModel):
+    """Send a grid worker a task about a case."""
+
+    kind: str = Field(pattern="^(verify_report|recheck)$")
+    assignee_id: int = Field(ge=1, le=ID_MAX)
+    instruction: str = Field(default="", max_length=500)
+
+
+class TaskAnswerIn(BaseModel):
+    """The worker's answer: a result of the task's kind, a note (required when the result sends the
+    case back: not_found, failed), and optionally a photo already attached to the case."""
+
+    result: str = Field(pattern="^(confirmed|not_found|passed|failed)$")
+    note: str = Field(default="", max_length=1000)
+    attachment_id: int | None = Field(default=None, ge=1, le=ID_MAX)
+
+
+class TaskOut(BaseModel):
+    id: int
+    case_id: int
+    case_number: str
+    case_state: str
+    category_name: str
+    address: str
+    lon: float | None
+    lat: float | None
+    kind: str
+    assignee_id: int
+    assignee_name: str
+    sent_by: str
+    instruction: str
+    sent_at: datetime
+    due_at: datetime
+    state: str
+    result: str | None
+    answer: str
+    attachment_id: int | None
+    answered_at: datetime | None
+    on_time: bool | None
+    overdue: bool  # still open past its due time
+
+
+class TaskFigures(BaseModel):
+    """One grid worker's tasks over a period (sent in it): for the grid workers' evaluation."""
+
+    user_id: int
+    sent: int = 0
+    answered: int = 0
+    answered_on_time: int = 0
+    open_overdue: int = 0

@@ -6,6 +6,7 @@ and tests) call these names; the work is done in sub-modules by concern:
                 rate_case)
 - queries.py    the read side: one case, timeline, lists, duplicates, the public view, categories
 - routing.py    the taxonomy, dispatch rules and channel settings (route, add_dispatch_rule, set_channel)
+- tasks.py      tasks sent to grid workers about a case: verify a report, re-check the handling
 - deadlines.py  stage deadlines, traffic lights, reminders and escalation (check_deadlines)
 
 Each transition is checked against the table in flows.py (state, permission, reason), against the
@@ -53,6 +54,7 @@ from cityos.cases.routing import (
     route,
     set_channel,
 )
+from cityos.cases.tasks import answer_task, send_task, task_assignees, task_counts, task_figures, tasks
 
 __all__ = [
     "AUTO_MERGE_CHANNELS",
@@ -63,6 +65,7 @@ __all__ = [
     "_code_prefix",
     "actions",
     "add_dispatch_rule",
+    "answer_task",
     "categories",
     "category_exists",
     "check_deadlines",
@@ -87,7 +90,12 @@ __all__ = [
     "report_case",
     "reporter_of",
     "route",
+    "send_task",
     "set_channel",
+    "task_assignees",
+    "task_counts",
+    "task_figures",
+    "tasks",
     "timeline",
     "transition",
     "visible_case",

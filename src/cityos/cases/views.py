@@ -19,8 +19,11 @@ from cityos.cases.admin_views import router as consoles_router
 from cityos.cases.api import FIRST_DAY, LAST_DAY, XLSX, CaseId
 from cityos.cases.filters import VIEWS, CaseFilter, list_arguments
 from cityos.cases.permissions import DEFAULT_CHANNELS
-from cityos.cases.schemas import DB_INT_MAX, STAGES, CaseOut, ReportIn
+from cityos.cases.schemas import DB_INT_MAX, STAGES, TASK_RESULTS, CaseOut, ReportIn, TaskIn, TaskOut
+from cityos.cases.task_views import router as tasks_router
+from cityos.cases.tasks import TASK_STATES
 from cityos.core import i18n
+from cityos.core.errors import Invalid
 from cityos.core.settings import get_settings
 from cityos.identity import service as identity
 from cityos.identity.permissions import has, region_in_scope
@@ -31,11 +34,13 @@ from cityos.web.templating import NavItem, render
 
 router = APIRouter(prefix="/cases", include_in_schema=False)
 router.include_router(consoles_router)  # hotline, map, taxonomy admin: before /cases/{case_id}
+router.include_router(tasks_router)  # the grid worker's tasks: before /cases/{case_id}
 NAV = [
     NavItem("Cases", "/cases", perm="cases.view", order=20),
     NavItem("Report a problem", "/cases/report", perm="cases.report", order=21),
     NavItem("My reports", "/cases/mine", perm="cases.report", order=22),
     NavItem("Evaluation", "/cases/evaluation", perm="cases.view", order=23),
+    NavItem("My tasks", "/cases/tasks", perm="cases.answer_task", order=24),
 ]
 NAV.extend(CONSOLES_NAV)
 TZ = ZoneInfo("Asia/Shanghai")
@@ -363,6 +368,10 @@ def _case_page(
     dept = identity.get_department(session=session, id=case.department_id) if case.department_id else None
     files = attachments.attachments(session=session, actor=p, case_id=case_id)
     timeline = service.timeline(session=session, actor=p, case_id=case_id)
+    tasks = service.tasks(session=session, actor=p, case_id=case_id)
+    kinds = (
+        [k for k, states in TASK_STATES.items() if case.state in states] if has(p, "cases.send_task") else []
+    )
     return render(
         request,
         "cases/case.html",
@@ -371,8 +380,14 @@ def _case_page(
             "timeline": timeline,
             # who did each step by name and role, one query for the whole timeline
             "people": identity.people(
-                session=session, usernames=(e.actor.removeprefix("user:") for e in timeline)
+                session=session,
+                usernames=[e.actor.removeprefix("user:") for e in timeline]
+                + [str(e.data.get("assignee", "")).removeprefix("user:") for e in timeline],
             ),
+            "tasks": tasks,
+            "task_kinds": kinds,
+            "task_results": TASK_RESULTS,
+            "assignees": service.task_assignees(session=session, actor=p, case_id=case_id) if kinds else [],
             "actions": actions,
             "duplicates": dupes,
             "department": dept,
@@ -394,6 +409,34 @@ def _case_page(
         },
         status_code=status,
     )
+
+
+@router.post("/{case_id}/tasks")
+def send_task(
+    request: Request,
+    case_id: CaseId,
+    kind: str = Form(""),
+    assignee_id: str = Form(""),
+    instruction: str = Form(""),
+    session: Session = Depends(get_session, scope="function"),
+    p: Principal = Depends(RequirePage("cases.send_task")),
+) -> Response:
+    """Send a grid worker a task about the case (核实 / 核查) from the case page."""
+
+    def send() -> TaskOut:
+        uid = int(assignee_id) if assignee_id.isdigit() and len(assignee_id) < 11 else 0
+        try:
+            body = TaskIn(kind=kind, assignee_id=uid, instruction=instruction)
+        except ValueError:
+            raise Invalid(
+                "Choose a grid worker who covers the case", field="assignee_id", code="bad_assignee"
+            ) from None
+        return service.send_task(session=session, actor=p, case_id=case_id, task=body)
+
+    _r, err, status = attempt(session, send)
+    if err:
+        return _case_page(request, session, p, case_id, error=err, status=status)
+    return RedirectResponse(f"/cases/{case_id}#tasks", status_code=303)
 
 
 @router.post("/{case_id}/rate")

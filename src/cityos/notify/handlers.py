@@ -1,7 +1,8 @@
 """Event subscribers that turn what happens in cases and the catalog into messages: to the
 department a case is dispatched to (its handlers), to the people who act on a case whose deadline
 is near or that was escalated, to the requester of an answered access request, to the stewards of
-a stale resource, and — through the outbound channel — to the citizen whose case was closed.
+a stale resource, to the grid worker sent a task about a case and back to its sender, and —
+through the outbound channel — to the citizen whose case was closed.
 
 Each runs in its own transaction after the change committed (core.events); a message is posted once
 per recipient and event (`dedupe_key`), so a redelivery adds nothing. Titles are English msgids
@@ -89,6 +90,42 @@ def case_reworked(session: Session, event: Event) -> None:
         kind="case_rework",
         title="Case {number} needs rework",
         body="{category}: the verification on site did not pass",
+    )
+
+
+@events.subscriber("cases.TaskSent")
+def task_sent(session: Session, event: Event) -> None:
+    """A task about a case (核实/核查) sent to a grid worker: to that worker, who answers it."""
+    case = cases.notice_of(session=session, case_id=int(event.payload["case_id"]))
+    if case is None or not case.is_open:
+        return
+    service.post(
+        session=session,
+        user_ids=[int(event.payload["assignee_id"])],
+        kind="task_sent",
+        title="A task about case {number}",
+        body="{category}: go and look on the spot, then answer",
+        params={"number": case.number, "category": case.category_name},
+        link="/cases/tasks",
+        dedupe_key=f"event:{event.id}",
+    )
+
+
+@events.subscriber("cases.TaskAnswered")
+def task_answered(session: Session, event: Event) -> None:
+    """A grid worker answered a task: to the person who sent it."""
+    case = cases.notice_of(session=session, case_id=int(event.payload["case_id"]))
+    sender = event.payload.get("sent_by_user_id")
+    if case is None or not sender:
+        return
+    _post_about(
+        session,
+        event,
+        case,
+        [int(sender)],
+        kind="task_answered",
+        title="The task about case {number} was answered",
+        body="{category}: see the answer on the case",
     )
 
 

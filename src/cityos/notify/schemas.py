@@ -17,6 +17,8 @@ KINDS = (
     "request_answered",
     "request_overdue",
     "data_stale",
+    "task_sent",
+    "task_answered",
 )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, select, true
 from sqlalchemy.orm import Session
 
+from cityos.cases import service as cases
 from cityos.core import clock
 from cityos.core.errors import Invalid
 from cityos.geo import service as geo
@@ -205,7 +206,8 @@ def work_counts(*, session: Session, actor: Principal) -> dict[str, int]:
     rows the linked page lists for the same person):
     - with patrol.work: `not_checked_in` (1 until the first check-in of the local day) and
       `own_grids_uncovered` (own grids the worker's own patrols have not touched this week) — both
-      link to /patrol;
+      link to /patrol; `open_tasks` and `overdue_tasks` (the tasks sent to them, from
+      cases.service.task_counts) — /cases/tasks;
     - with patrol.supervise and a region scope: `uncovered_grids` this week — /patrol/supervise."""
     out: dict[str, int] = {}
     if actor.kind != "user" or not actor.id:
@@ -225,6 +227,8 @@ def work_counts(*, session: Session, actor: Principal) -> dict[str, int]:
         # the worker's own patrols (policy.visible gives a worker nothing else)
         mine = _covered(session, actor, "", start, end).get(actor.id, set())
         out["own_grids_uncovered"] = len(own - mine)
+        # the tasks sent to them about cases (核实/核查), under cases' own visibility
+        out.update(cases.task_counts(session=session, actor=actor))
     if has(actor, "patrol.supervise") and region_scope(actor) is not None:
         out["uncovered_grids"] = len(uncovered_grids(session=session, actor=actor))
     return out

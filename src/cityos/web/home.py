@@ -21,6 +21,7 @@ from cityos.core.errors import NotFound
 from cityos.identity import service as identity
 from cityos.identity.permissions import has
 from cityos.identity.schemas import Principal
+from cityos.patrol import service as patrol
 
 
 @dataclass(frozen=True)
@@ -58,12 +59,26 @@ CATALOG_TODOS: list[tuple[str, str, str, str, bool]] = [
 ]
 
 
+PATROL_TODOS: list[tuple[str, str, str, str, bool]] = [
+    ("patrol.work", "not_checked_in", "Not checked in today", "/patrol", True),
+    ("patrol.work", "own_grids_uncovered", "Own grids not patrolled this week", "/patrol", False),
+    ("cases.answer_task", "open_tasks", "Tasks sent to me", "/cases/tasks", False),
+    ("cases.answer_task", "overdue_tasks", "Tasks past their due time", "/cases/tasks", True),
+]
+
+
 def todos(*, session: Session, actor: Principal) -> tuple[list[Todo], dict[str, int], dict[str, int]]:
-    """The actor's 待办 and the raw counts of cases and of the catalog they came from."""
+    """The actor's 待办 and the raw counts of cases and of the catalog they came from (the grid
+    worker's day — check-in, patrols, tasks — from patrol.service.work_counts)."""
     case_counts = cases.work_counts(session=session, actor=actor) if has(actor, "cases.read") else {}
     data_counts = catalog.work_counts(session=session, actor=actor)
+    day_counts = patrol.work_counts(session=session, actor=actor) if has(actor, "patrol.work") else {}
     out: list[Todo] = []
-    for table, counts in ((CASE_TODOS, case_counts), (CATALOG_TODOS, data_counts)):
+    for table, counts in (
+        (CASE_TODOS, case_counts),
+        (PATROL_TODOS, day_counts),
+        (CATALOG_TODOS, data_counts),
+    ):
         for perm, key, label, href, urgent in table:
             if has(actor, perm) and key in counts:
                 nxt = None
