@@ -338,6 +338,14 @@ def _mosquitto_hash(user: str, password: str, iterations: int = 101) -> str:
     return f"{user}:$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
+def credentials_fingerprint(*, session: Session) -> str:
+    """Changes whenever a device is added or removed or its credentials rotate."""
+    h = hashlib.sha256()
+    for dev_id, gen in session.execute(select(Device.id, Device.token_generation).order_by(Device.id)):
+        h.update(f"{dev_id}:{gen};".encode())
+    return h.hexdigest()
+
+
 def write_broker_files(*, session: Session, passwd: Path, acl: Path) -> int:
     """Write both files atomically (the broker reads them on start and on SIGHUP). Returns devices."""
     p, a = broker_files(session=session)

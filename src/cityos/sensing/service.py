@@ -31,6 +31,7 @@ from cityos.sensing.alarms import (
 )
 from cityos.sensing.devices import (
     credentials,
+    credentials_fingerprint,
     delete_device,
     device_count,
     get_device,
@@ -39,6 +40,9 @@ from cityos.sensing.devices import (
     register_device,
     topic_of,
     write_broker_files,
+)
+from cityos.sensing.devices import (
+    service_password as mqtt_service_password,
 )
 from cityos.sensing.rules import check_nodata, get_rule, list_rules, save_rule
 from cityos.sensing.schemas import IngestResult, SeriesOut
@@ -115,6 +119,7 @@ __all__ = [
     "check_nodata",
     "clear",
     "credentials",
+    "credentials_fingerprint",
     "delete_device",
     "device_count",
     "get_alarm",
@@ -126,6 +131,7 @@ __all__ = [
     "list_alarms",
     "list_devices",
     "list_rules",
+    "mqtt_service_password",
     "open_case_for_alarm",
     "purge",
     "register_device",
