@@ -18,6 +18,7 @@ from cityos.identity import service as identity
 from tests.cockpit.helpers import LAST, district_rows, publish
 
 pytestmark = pytest.mark.xdist_group("cockpit")
+FIELDS = "period region value ytd yoy_pct ytd_yoy_pct mom_pct target_pct schedule_pct stale source".split()
 
 
 def _tile(data: dict, code: str) -> dict:  # type: ignore[type-arg]
@@ -40,8 +41,15 @@ def test_values_lineage_refusal_and_api(city, db, client, session) -> None:  # t
         assert rows[0]["mom_pct"] is not None and rows[-1]["schedule_pct"] == 83.33
         # lineage: the value names the resource version it was read from, and a link to its rows
         lin = service.lineage(session=s, actor=leader, code="industry_va", region="371302", period=LAST)
-        assert (lin["source_kind"], lin["source_ref"], lin["source_version"]) == ("catalog", "222001/000001", 1)
-        assert lin["rows_url"] == "/api/v1/data/222001-000001?indicator=industry_va&period=2026-10&region_code=371302"
+        assert (lin["source_kind"], lin["source_ref"], lin["source_version"]) == (
+            "catalog",
+            "222001/000001",
+            1,
+        )
+        assert (
+            lin["rows_url"]
+            == "/api/v1/data/222001-000001?indicator=industry_va&period=2026-10&region_code=371302"
+        )
         assert lin["detail"]["basis"] == "unconditional"
         # 一般公共预算收入 is conditional: read under the grant the cockpit's department holds
         assert service.lineage(session=s, actor=leader, code="budget_revenue", region="371300", period=LAST)[
@@ -55,7 +63,11 @@ def test_values_lineage_refusal_and_api(city, db, client, session) -> None:  # t
         assert service.ranking(session=s, actor=leader, code="industry_va")[0]["rank"] == 1
         # every read is on the catalog's record, refused ones too
         refused = audit.history(s, subject_type="catalog_resource", subject_id="222005/000001")
-        assert refused and refused[-1].actor == "token:cockpit" and refused[-1].payload["outcome"] == "access_not_granted"
+        assert (
+            refused
+            and refused[-1].actor == "token:cockpit"
+            and refused[-1].payload["outcome"] == "access_not_granted"
+        )
 
     # a new version of the 统计局 file: the values now name version 2
     st_tjj = identity.principal_for(session=session, username="steward-tjj")
@@ -73,20 +85,27 @@ def test_values_lineage_refusal_and_api(city, db, client, session) -> None:  # t
 
     # the API: a token with the `metrics` scope reads the same numbers, JSON and CSV
     with db.transaction() as s:
-        tok = identity.create_token(session=s, actor=city.as_role("admin"), client="DataV大屏", scopes=["metrics"]).token
+        tok = identity.create_token(
+            session=s, actor=city.as_role("admin"), client="DataV大屏", scopes=["metrics"]
+        ).token
     h = {"Authorization": f"Bearer {tok}"}
     listed = client.get("/api/v1/metrics", headers=h).json()
     gdp = next(m for m in listed if m["code"] == "gdp")
     assert (gdp["period"], gdp["additive"], gdp["owner"], gdp["theme"]) == ("quarter", True, "tjj", "economy")
-    js = client.get(f"/api/v1/metrics/industry_va/values?region=371302&from=2025-10&to={LAST}", headers=h).json()
+    js = client.get(
+        f"/api/v1/metrics/industry_va/values?region=371302&from=2025-10&to={LAST}", headers=h
+    ).json()
     assert [r["period"] for r in js][:2] == ["2025-10", "2025-11"]
     assert js[0]["yoy_pct"] is None and js[1]["yoy_pct"] is not None  # the figures start in 2024-11
-    assert set(js[0]) == {"period", "region", "value", "ytd", "yoy_pct", "ytd_yoy_pct", "mom_pct", "target_pct",
-                          "schedule_pct", "stale", "source"}  # fmt: skip
-    got = client.get(f"/api/v1/metrics/industry_va/values?region=371302&from=2025-10&to={LAST}&format=csv", headers=h)
+    assert set(js[0]) == set(FIELDS)
+    got = client.get(
+        f"/api/v1/metrics/industry_va/values?region=371302&from=2025-10&to={LAST}&format=csv", headers=h
+    )
     assert got.headers["content-type"].startswith("text/csv")
     table = list(csv.DictReader(io.StringIO(got.content.decode("utf-8-sig"))))
-    assert [r["period"] for r in table] == [r["period"] for r in js] and table[-1]["value"] == str(js[-1]["value"])
+    assert [r["period"] for r in table] == [r["period"] for r in js] and table[-1]["value"] == str(
+        js[-1]["value"]
+    )
     refused = client.get("/api/v1/metrics/power_key_firms/values", headers=h)
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "source_refused"
     assert client.get("/api/v1/metrics/nope/values", headers=h).status_code == 404
@@ -111,7 +130,10 @@ def test_stale_source_is_shown_stale_with_its_age(city, db) -> None:  # type: ig
         fresh = _tile(screens.screen(session=s, actor=leader, theme="economy"), "industry_va")
         assert fresh["stale"] is False and fresh["value"] is not None
         # without a grant the conditional ones are refused as well (the rule, not the figures)
-        assert _tile(screens.screen(session=s, actor=leader, theme="economy"), "budget_revenue")["status"] == "refused"
+        assert (
+            _tile(screens.screen(session=s, actor=leader, theme="economy"), "budget_revenue")["status"]
+            == "refused"
+        )
     # 40 days on, no new file from 统计局 (monthly): the catalog calls it stale, and so does the screen
     clock.advance(timedelta(days=40))
     compute.refresh(db, force=True, codes=["industry_va"])

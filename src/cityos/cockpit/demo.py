@@ -26,7 +26,12 @@ from cityos.identity import service as identity
 from cityos.identity.schemas import DepartmentIn, Principal, UserIn
 
 STEWARD_PASSWORD = "demo-data-steward-2026"
-NEW_DEPARTMENTS = [("tjj", "临沂市统计局"), ("gdgs", "国网临沂供电公司")]
+NEW_DEPARTMENTS = [  # the providers, added when the city lacks them
+    ("tjj", "临沂市统计局"),
+    ("gdgs", "国网临沂供电公司"),
+    ("swj", "国家税务总局临沂市税务局"),
+    ("scjgj", "临沂市市场监督管理局"),
+]
 SCHEMA: dict[str, Any] = {
     "fields": [
         {
@@ -34,7 +39,7 @@ SCHEMA: dict[str, Any] = {
             "title": "统计期",
             "type": "string",
             "sensitivity": "public",
-            "constraints": {"required": True, "pattern": "^[0-9]{4}-[0-9]{2}$"},
+            "constraints": {"required": True, "minLength": 7, "maxLength": 7},
         },
         {
             "name": "region_code",
@@ -100,26 +105,27 @@ def _stewards(db: Database, system: Principal, city: str, names: dict[str, str])
                     actor=system,
                     department=DepartmentIn(code=code, name=name, kind="bureau", region_code=city),
                 )
+        missing = []
         for code in PROVIDERS:
-            stewards = identity.users(
-                session=s, role="data_steward", department_id=identity.get_department(session=s, code=code).id
-            )
+            dept = identity.get_department(session=s, code=code)
+            stewards = identity.users(session=s, role="data_steward", department_id=dept.id)
             if stewards:
                 out[code] = identity.principal_for(session=s, username=stewards[0].username)
-                continue
-            u = identity.add_user(
-                session=s,
-                actor=system,
-                user=UserIn(
-                    username=f"steward-{code}",
-                    display_name=names.get(code, code),
-                    password=STEWARD_PASSWORD,
-                    roles=["data_steward"],
-                    department_code=code,
-                    region_code=city,
-                ),
+            else:
+                missing.append(code)
+        new = [
+            UserIn(
+                username=f"steward-{code}",
+                display_name=names.get(code, code),
+                password=STEWARD_PASSWORD,
+                roles=["data_steward"],
+                department_code=code,
+                region_code=city,
             )
-            out[code] = identity.principal_for(session=s, username=u.username)
+            for code in missing
+        ]
+        for p in identity.add_users_bulk(session=s, actor=system, users=new) if new else []:
+            out[p.department_code or ""] = p
     return out
 
 
