@@ -18,7 +18,19 @@ from cityos.identity import service as identity
 from tests.cockpit.helpers import LAST, district_rows, publish
 
 pytestmark = pytest.mark.xdist_group("cockpit")
-FIELDS = "period region value ytd yoy_pct ytd_yoy_pct mom_pct target_pct schedule_pct stale source".split()
+FIELDS = [
+    "period",
+    "region",
+    "value",
+    "ytd",
+    "yoy_pct",
+    "ytd_yoy_pct",
+    "mom_pct",
+    "target_pct",
+    "schedule_pct",
+    "stale",
+    "source",
+]
 
 
 def _tile(data: dict, code: str) -> dict:  # type: ignore[type-arg]
