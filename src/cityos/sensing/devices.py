@@ -88,7 +88,7 @@ def out(d: Device) -> DeviceOut:
     )
 
 
-def _place(session: Session, data: DeviceIn) -> tuple[str | None, str]:
+def place(session: Session, data: DeviceIn) -> tuple[str | None, str]:
     """(grid, region) of a device: its location's unit grid, else the whole city."""
     if (data.lon is None) != (data.lat is None):
         raise Invalid(
@@ -108,7 +108,7 @@ def _check(session: Session, data: DeviceIn) -> tuple[str | None, str, int | Non
         raise Invalid(
             "Unknown device type {type}", field="type", code="unknown_type", params={"type": data.type}
         )
-    grid, region = _place(session, data)
+    grid, region = place(session, data)
     dept = None
     if data.department_code:
         try:
