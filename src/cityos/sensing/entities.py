@@ -237,8 +237,8 @@ def update(
     session: Session, actor: Principal, d: Device, fragment: dict[str, Any], *, only_existing: bool
 ) -> list[dict[str, str]]:
     """Update attributes (values need sensing.ingest; name, location and relationships change the
-    registration and need sensing.manage in the device's scope); with `only_existing` (PATCH …/attrs) an attribute the entity does not
-    have is not added but reported (notUpdated)."""
+    registration and need sensing.manage in the device's scope). With `only_existing` (PATCH
+    …/attrs) an attribute the entity does not have is not added but reported (notUpdated)."""
     authorize(actor, "sensing.ingest")  # new values are telemetry; the registration needs manage
     existing = {
         "name",
