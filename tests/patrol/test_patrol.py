@@ -279,7 +279,12 @@ def test_a_district_supervisor_sees_only_their_district(db, client, day):  # typ
 def test_work_counts_for_the_home_page(db, day):  # type: ignore[no-untyped-def]
     city, worker, other = day
     with db.transaction() as s:
-        assert service.work_counts(session=s, actor=worker) == {"not_checked_in": 1, "own_grids_uncovered": 1}
+        assert service.work_counts(session=s, actor=worker) == {
+            "not_checked_in": 1,
+            "own_grids_uncovered": 1,
+            "open_tasks": 0,  # the tasks sent to them (tests/cases/test_tasks.py sends some)
+            "overdue_tasks": 0,
+        }
         before = service.work_counts(session=s, actor=city.as_role("dispatcher"))["uncovered_grids"]
         assert before == 5
         assert service.work_counts(session=s, actor=city.as_role("inspector")) == {}
@@ -287,7 +292,8 @@ def test_work_counts_for_the_home_page(db, day):  # type: ignore[no-untyped-def]
         service.check_in(session=s, actor=worker, position=PositionIn(lon=118.3515, lat=LAT))
     _walk(db, other, [118.3515, 118.3545])  # the neighbour walks through …0101: not the worker's patrol
     with db.transaction() as s:
-        assert service.work_counts(session=s, actor=worker) == {"not_checked_in": 0, "own_grids_uncovered": 1}
+        counts = service.work_counts(session=s, actor=worker)
+        assert (counts["not_checked_in"], counts["own_grids_uncovered"]) == (0, 1)
         assert service.work_counts(session=s, actor=city.as_role("dispatcher"))["uncovered_grids"] == 3
     _walk(db, worker, [118.3515])
     with db.transaction() as s:

@@ -119,6 +119,15 @@ class ScoreOut(BaseModel):
 
 # An object per score, not a [score, grade] pair: a tuple becomes a JSON Schema `prefixItems`,
 # which OpenAPI 3.0 tools and client generators do not read.
+class WorkerOut(BaseModel):
+    """One grid worker's attendance, patrols, reports on patrol and tasks over the period."""
+
+    user_id: int
+    name: str
+    figures: dict[str, float]
+    on_time_rate: float | None
+
+
 class EvaluationOut(BaseModel):
     start: datetime
     end: datetime
@@ -127,6 +136,10 @@ class EvaluationOut(BaseModel):
     rates: dict[str, float | None]
     scores: dict[str, ScoreOut | None]
     formulas: dict[str, str]
+    workers: list[WorkerOut] | None = Field(
+        None,
+        description="the grid workers' figures, over at most the period's last 366 days (patrol supervisors)",
+    )
 
 
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(9998, 12, 31)  # a period the calendar can count in
@@ -148,6 +161,7 @@ def _evaluation(
         end=datetime.combine(end, time(0), tz) + timedelta(days=1),
         region=region,
         department_id=dept_id,
+        with_workers=True,
     )
 
 
@@ -169,7 +183,13 @@ def get_evaluation(
         counts=ev.counts,
         rates=ev.rates,
         scores={k: None if v is None else ScoreOut(score=v[0], grade=v[1]) for k, v in ev.scores.items()},
-        formulas={**evaluation.FORMULAS, **evaluation.SCORES},
+        formulas={**evaluation.FORMULAS, **evaluation.SCORES, **evaluation.WORKER_FORMULAS},
+        workers=None
+        if ev.workers is None
+        else [
+            WorkerOut(user_id=w.user_id, name=w.name, figures=w.figures, on_time_rate=w.on_time_rate)
+            for w in ev.workers
+        ],
     )
 
 

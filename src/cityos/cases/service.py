@@ -54,7 +54,15 @@ from cityos.cases.routing import (
     route,
     set_channel,
 )
-from cityos.cases.tasks import answer_task, send_task, task_assignees, task_counts, task_figures, tasks
+from cityos.cases.tasks import (
+    answer_task,
+    report_times,
+    send_task,
+    task_assignees,
+    task_counts,
+    task_figures,
+    tasks,
+)
 
 __all__ = [
     "AUTO_MERGE_CHANNELS",
@@ -88,6 +96,7 @@ __all__ = [
     "public_updates",
     "rate_case",
     "report_case",
+    "report_times",
     "reporter_of",
     "route",
     "send_task",

@@ -281,8 +281,9 @@ def task_figures(
     user_ids: list[int] | None = None,
 ) -> dict[int, TaskFigures]:
     """Per assignee, the tasks sent in [start, end) about cases the actor may see: how many, how
-    many answered, answered by their due time, and still open past it (at `end` or now, whichever
-    is earlier). Assignees named in `user_ids` are reported even with none."""
+    many answered before `end`, of those answered by their due time, and not answered past their
+    due time (as at `end`, or now if earlier). Assignees named in `user_ids` are reported even
+    with none."""
     authorize(actor, "cases.view")
     cutoff = min(end, clock.now())
     out = {uid: TaskFigures(user_id=uid) for uid in user_ids or []}
@@ -290,9 +291,28 @@ def task_figures(
     for t in session.scalars(q):
         f = out.setdefault(t.assignee_id, TaskFigures(user_id=t.assignee_id))
         f.sent += 1
-        if t.state == "answered":
+        if t.answered_at is not None and t.answered_at < end:
             f.answered += 1
             f.answered_on_time += bool(t.on_time)
         elif t.due_at < cutoff:
             f.open_overdue += 1
+    return out
+
+
+def report_times(
+    *, session: Session, actor: Principal, user_ids: list[int], start: datetime, end: datetime
+) -> dict[int, list[datetime]]:
+    """When each of `user_ids` reported a case in [start, end), among the cases the actor may see
+    (policy.visible): patrol matches them to the patrols open at the time (reports filed on patrol)."""
+    out: dict[int, list[datetime]] = {uid: [] for uid in user_ids}
+    for i in range(0, len(user_ids), 900):
+        q = select(Case.reporter_user_id, Case.reported_at).where(
+            visible(actor),
+            Case.reporter_user_id.in_(user_ids[i : i + 900]),
+            Case.reported_at >= start,
+            Case.reported_at < end,
+        )
+        for uid, at in session.execute(q):
+            if uid is not None:
+                out[uid].append(at)
     return out

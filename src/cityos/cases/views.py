@@ -273,6 +273,7 @@ def evaluation_page(
         start=datetime.combine(s, time(0), TZ),
         end=datetime.combine(e, time(0), TZ) + timedelta(days=1),
         region=region or None,
+        with_workers=True,
     )
     districts = [d for d in identity.regions(session=session, level="district") if region_in_scope(p, d.code)]
     per_district = []
@@ -307,6 +308,8 @@ def evaluation_page(
             "xlsx": f"/api/v1/cases/evaluation.xlsx?{q}",
             "formulas": evaluation.FORMULAS,
             "score_formulas": evaluation.SCORES,
+            "worker_columns": evaluation.WORKER_COLUMNS,
+            "worker_formulas": evaluation.WORKER_FORMULAS,
         },
     )
 

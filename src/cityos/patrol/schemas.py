@@ -104,3 +104,4 @@ class WorkerFigures(BaseModel):
     grids_covered: int  # distinct grids the period's tracks touched
     own_grids: int  # grids assigned to the worker now
     own_grids_covered: int  # of those, touched at least once in the period
+    reports_on_patrol: int = 0  # cases they reported while one of their patrols was open

@@ -149,7 +149,8 @@ def worker_figures(
 
     Figures: days_checked_in (local days with a check-in), check_ins, patrols started, patrol_hours
     (ended patrols), distance_m, grids_covered (distinct grids touched), own_grids (assigned now)
-    and own_grids_covered (of those, touched at least once in the period)."""
+    and own_grids_covered (of those, touched at least once in the period), reports_on_patrol (cases
+    the worker reported while one of their patrols of the period was open)."""
     for d in (start, end):
         _local_day(d)  # each end of the period within 2000–2099 (4xx, never an overflow)
     if end <= start or (end - start).days > MAX_PERIOD_DAYS:
@@ -166,7 +167,9 @@ def worker_figures(
     )
     for uid in user_ids or []:
         figs[uid]
+    spans: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     for p in session.scalars(select(Patrol).where(*where_p)):
+        spans[p.user_id].append((p.started_at, p.ended_at or clock.now()))
         f = figs[p.user_id]
         f["patrols"] += 1
         f["distance"] += p.distance_m
@@ -178,6 +181,9 @@ def worker_figures(
         f = figs[a.user_id]
         f["check_ins"] += 1
         f["days"].add(clock.local(a.at).date())
+    # reports filed on patrol: the worker's own reports made while one of their patrols was open
+    # (cases' record of reporter and time, read under cases' visibility for the actor)
+    reported = cases.report_times(session=session, actor=actor, user_ids=sorted(spans), start=t0, end=t1)
     names: dict[int, str] = {}
     out = []
     for uid, f in sorted(figs.items()):
@@ -196,6 +202,9 @@ def worker_figures(
                 grids_covered=len(f["grids"]),
                 own_grids=len(own),
                 own_grids_covered=len(own & f["grids"]),
+                reports_on_patrol=sum(
+                    any(a <= at <= b for a, b in spans[uid]) for at in reported.get(uid, [])
+                ),
             )
         )
     return out
