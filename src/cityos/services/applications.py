@@ -33,16 +33,11 @@ from cityos.services.models import (
     ServiceItem,
     SupervisionTask,
 )
-from cityos.services.policy import mask_code, visible
+from cityos.services.policy import hall_department, mask_code, visible
 from cityos.services.schemas import ApplicationOut, ApplyIn, AppMaterialOut, DecisionIn, ReturnIn
 
 SATISFIED = ("uploaded", "shared", "license")
 OPEN = ("submitted", "returned", "accepted", "sent_back")
-
-
-def hall_department() -> str:
-    """The department whose data-sharing grants fetch materials (the 政务服务 hall)."""
-    return os.environ.get("CITYOS_SERVICES_HALL", "zwfw")
 
 
 # ---------------------------------------------------------------- helpers

@@ -4,12 +4,16 @@
 detail, search, export and figure:
 - the applicant's own (an online applicant, by account);
 - with services.window / services.review / services.supervise: their own department's;
+- the front window of the service hall (the department CITYOS_SERVICES_HALL, default zwfw: 前台综合
+  受理 for every department): all of them;
 - departments acting across departments (the data bureau, administrators): all of them.
 Anonymous callers and API tokens without a department see none. Applicants' codes (resident ID,
 credit code) are masked in every projection for anyone but the applicant (`mask_code`).
 """
 
 from __future__ import annotations
+
+import os
 
 from sqlalchemy import ColumnElement, false, or_, true
 
@@ -20,6 +24,12 @@ from cityos.services.models import Application
 STAFF = ("services.window", "services.review", "services.supervise")
 
 
+def hall_department() -> str:
+    """The department whose front window accepts for all (and whose data-sharing grants fetch
+    materials): the 政务服务 hall."""
+    return os.environ.get("CITYOS_SERVICES_HALL", "zwfw")
+
+
 def is_staff(actor: Principal) -> bool:
     return any(has(actor, p) for p in STAFF)
 
@@ -28,6 +38,8 @@ def visible(actor: Principal) -> ColumnElement[bool]:
     if not actor.is_authenticated:
         return false()
     if actor.kind == "user" and actor.roles & CROSS_DEPARTMENT_ROLES and is_staff(actor):
+        return true()
+    if has(actor, "services.window") and actor.department_code == hall_department():
         return true()
     own: ColumnElement[bool] = Application.applicant_user_id == actor.id if actor.id else false()
     if is_staff(actor) and actor.department_id is not None:
