@@ -200,10 +200,14 @@ def upload_version(
     mode: str = Form("replace"),
     policy: str | None = Form(None),
     accept: bool = Form(True),
+    confirm_drop: bool = Form(False),
 ) -> Any:
     """Load a version (CSV/XLSX/JSON/NDJSON/Parquet). With accept=true (default) an acceptable
     version is accepted at once; accept=false stages it for review. A rejected load answers 422
-    with the validation report; the attempt stays on record. The file is validated with no
+    with the validation report; the attempt stays on record. A `replace` that drops more than
+    half of the current rows is staged, not accepted, unless confirm_drop=true: 409
+    `replace_drops_rows` with details {version_id, before, after, dropped} (accept that version
+    with …/versions/{version_id}/accept once the file is checked). The file is validated with no
     database transaction open (see service.load)."""
     p = loader(request, "catalog.manage")
     path = spool(file)
@@ -217,6 +221,7 @@ def upload_version(
             mode=mode,
             policy=policy,
             accept=accept,
+            confirm_drop=confirm_drop,
         )
     finally:
         path.unlink(missing_ok=True)

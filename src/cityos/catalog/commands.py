@@ -3,7 +3,8 @@
     cityos catalog load RESOURCE_CODE FILE [--schema TABLE_SCHEMA.json] [--mode replace|append|upsert]
                         [--policy reject|quarantine] [--json] [--create --name NAME --provider DEPT_CODE]
 
-Exit codes: 0 accepted (invalid rows, if any, kept in quarantine), 1 rejected (the report says
+Exit codes: 0 accepted (invalid rows, if any, kept in quarantine), 5 a replace dropping most rows
+staged and not accepted (without --confirm-drop, and not confirmed at a terminal), 1 rejected (the report says
 why, row by row), 2 bad input, 3 unknown resource, 4 not allowed.
 """
 
@@ -16,7 +17,9 @@ from typing import Annotated, Any
 
 import typer
 
-from cityos.core.errors import Invalid
+from cityos.catalog.schemas import VersionOut
+from cityos.core.errors import Conflict, Invalid
+from cityos.identity.schemas import Principal
 
 NAME = "catalog"
 app = typer.Typer(help="数据共享交换: the data catalog and its data", no_args_is_help=True)
@@ -78,6 +81,14 @@ def load(
         str | None, typer.Option("--policy", help="reject | quarantine (default: the resource's policy)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the validation report as JSON")] = False,
+    confirm_drop: Annotated[
+        bool,
+        typer.Option(
+            "--confirm-drop",
+            help="Accept a replace that drops most of the current rows (otherwise it is staged, "
+            "and asked about at a terminal)",
+        ),
+    ] = False,
     create: Annotated[bool, typer.Option("--create", help="Register the resource first")] = False,
     name: Annotated[str | None, typer.Option("--name", help="Resource name (with --create)")] = None,
     provider: Annotated[
@@ -134,17 +145,22 @@ def load(
         def progress(step: str, rows: float) -> None:
             bar.update(task, completed=steps.get(step, 0), description=step, rows=f"{int(rows):,} rows")
 
-        v = service.load(
-            db=database(),
-            actor=actor,
-            code=resource_code,
-            path=file,
-            filename=file.name,
-            mode=mode,
-            policy=policy,
-            table_schema=table_schema if not create else None,
-            progress=progress,
-        )
+        try:
+            v = service.load(
+                db=database(),
+                actor=actor,
+                code=resource_code,
+                path=file,
+                filename=file.name,
+                mode=mode,
+                policy=policy,
+                table_schema=table_schema if not create else None,
+                progress=progress,
+                confirm_drop=confirm_drop,
+            )
+        except Conflict as held:
+            bar.stop()
+            v = _confirm_drop(held, actor, resource_code)
         bar.update(task, completed=3)
     if as_json:
         typer.echo(
@@ -159,6 +175,22 @@ def load(
             typer.echo("rejected: nothing was loaded", err=True)
     if v.state != "accepted":
         raise typer.Exit(1)
+
+
+def _confirm_drop(held: Conflict, actor: Principal, code: str) -> VersionOut:
+    """A replace that drops most rows was staged, not accepted: at a terminal, ask and accept the
+    staged version on yes; otherwise (or on no) the refusal stands (exit code 5, the counts said)."""
+    from cityos.catalog import service
+    from cityos.cli import database
+
+    if held.code != "replace_drops_rows" or not sys.stdin.isatty():
+        raise held
+    d = held.details
+    typer.echo(f"replace drops {d['dropped']:,} of {d['before']:,} rows ({d['after']:,} left)", err=True)
+    if not typer.confirm(f"accept staged version #{d['version_id']} anyway?", default=False):
+        raise held
+    with database().transaction() as s:
+        return service.accept_version(session=s, actor=actor, code=code, version_id=int(d["version_id"]))
 
 
 @app.command("export")

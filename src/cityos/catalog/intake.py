@@ -254,13 +254,19 @@ def load(
     table_schema: dict[str, Any] | None = None,
     accept: bool = True,
     progress: engine.Progress | None = None,
+    confirm_drop: bool = False,
 ) -> VersionOut:
     """The one way a file becomes a version, for the CLI, the API, the upload page, the demo and
     the tests alike, so what they check is what runs. Three units of work: plan (read-only),
     validate (none open: a long load holds no lock other requests wait on), record. A file with
     fatal problems (wrong columns, unreadable) or, under the reject policy, any invalid row, is
     recorded as rejected and changes nothing else. With accept=True an acceptable version is
-    accepted at once; with accept=False it is staged for the steward to decide."""
+    accepted at once; with accept=False it is staged for the steward to decide.
+
+    A `replace` that drops most of the current rows (replace_counts' `drops_most`, the threshold
+    of the upload page's warning) is not accepted without `confirm_drop`: it stays staged, on
+    record, and Conflict `replace_drops_rows` (409) says the counts and the staged version's id,
+    so the caller either accepts that version explicitly or loads again with confirm_drop."""
     with db.transaction(read_only=True) as s:
         plan = _plan(session=s, actor=actor, code=code, mode=mode, policy=policy, table_schema=table_schema)
     outcome = _validate(plan, path, filename=filename, progress=progress)
@@ -268,8 +274,24 @@ def load(
         reader.build_serving(outcome.snapshot, list(plan.schema.primary_key))
     with db.transaction() as s:
         v = _record(session=s, actor=actor, plan=plan, outcome=outcome, filename=filename or path.name)
-        if accept and v.state == "staged":
+        drops = (v.report or {}).get("replace") or {}
+        held = accept and v.state == "staged" and bool(drops.get("drops_most")) and not confirm_drop
+        if accept and v.state == "staged" and not held:
             v = accept_version(session=s, actor=actor, code=code, version_id=v.id)
+    if held:  # after the commit: the staged version stays for the steward to look at
+        raise Conflict(
+            "This replacement removes {dropped} of the {before} rows; it was staged as version "
+            "#{version_id}, not accepted. Check the file, then accept that version or load again "
+            "confirming the drop",
+            code="replace_drops_rows",
+            params={"dropped": drops["dropped"], "before": drops["before"], "version_id": v.id},
+            details={
+                "version_id": v.id,
+                "before": drops["before"],
+                "after": drops["after"],
+                "dropped": drops["dropped"],
+            },
+        )
     return v
 
 
