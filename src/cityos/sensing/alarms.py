@@ -262,3 +262,36 @@ def open_case_for_alarm(*, session: Session, alarm_id: int) -> int | None:
     a.case_id, a.case_number = case.id, case.number
     _record(session, a, "case", case_id=case.id, case_number=case.number)
     return case.id
+
+
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+
+
+def map_points(*, session: Session, actor: Principal) -> list[dict[str, Any]]:
+    """The map's points: every visible placed device, online or not, and its worst open alarm."""
+    from cityos.sensing.devices import is_online
+
+    worst: dict[str, str] = {}
+    for dev_id, sev in session.execute(
+        select(Alarm.device_id, Alarm.severity).where(
+            visible(actor, Alarm), Alarm.closed.is_(False), Alarm.status == "active"
+        )
+    ):
+        if dev_id not in worst or SEVERITY_RANK[sev] < SEVERITY_RANK[worst[dev_id]]:
+            worst[dev_id] = sev
+    out = []
+    for d in session.scalars(
+        select(Device).where(visible(actor), Device.lon.is_not(None)).order_by(Device.id)
+    ):
+        out.append(
+            {
+                "id": d.id,
+                "name": d.name,
+                "type": d.type,
+                "lon": d.lon,
+                "lat": d.lat,
+                "online": is_online(d),
+                "alarm": worst.get(d.id),
+            }
+        )
+    return out

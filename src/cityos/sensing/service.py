@@ -26,6 +26,7 @@ from cityos.sensing.alarms import (
     clear,
     get_alarm,
     list_alarms,
+    map_points,
     open_case_for_alarm,
     timeline,
 )
@@ -131,6 +132,7 @@ __all__ = [
     "list_alarms",
     "list_devices",
     "list_rules",
+    "map_points",
     "mqtt_service_password",
     "open_case_for_alarm",
     "purge",
