@@ -1,4 +1,4 @@
-"""One hand-made world per module and database (building it loads a dozen resources through the
+"""One hand-made world per test package and database (building it loads a dozen resources through the
 catalog, too slow to repeat per test); each test runs in a savepoint rolled back at its end."""
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ import pytest
 from cityos.core import clock
 from cityos.core.db import Database, use_db
 from cityos.core.settings import Settings, use_settings
+from cityos.registries import service
 from tests.conftest import Backends
 from tests.registries.world import NOW, World, build_world
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="package", params=["sqlite", "postgresql"])
 def base(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from tests.factories import SmallCity
 
@@ -32,6 +33,9 @@ def base(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     try:
         city = SmallCity.build(database)
         world = build_world(city, database, tmp / "files")
+        with database.transaction() as s:
+            installed = service.install_shipped(session=s, actor=city.as_role("admin"))
+        assert sorted(installed) == sorted(service.CHECKS)
         clock.set_now(None)
         yield conn, database, city, world, settings
     finally:
@@ -67,3 +71,35 @@ def db(base: Any, world: World) -> Database:
 @pytest.fixture
 def city(base: Any, world: World) -> Any:
     return base[2]
+
+
+@pytest.fixture
+def client(base: Any, world: World) -> Iterator[Any]:
+    from fastapi.testclient import TestClient
+
+    from cityos.web.app import create_app
+
+    _conn, database, _city, _w, settings = base
+    with TestClient(create_app(settings=settings, db=database), base_url="http://testserver") as c:
+        yield c
+
+
+def login(client: Any, username: str) -> str:
+    """Log in through the form; returns the page's CSRF token."""
+    import re
+
+    from tests.factories import PASSWORD
+
+    r = client.post(
+        "/login", data={"username": username, "password": PASSWORD, "next": "/"}, follow_redirects=False
+    )
+    assert r.status_code == 303, r.text
+    m = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").text)
+    assert m
+    return m.group(1)
+
+
+@pytest.fixture
+def installed(world: World) -> World:
+    """The world with the shipped checks installed (done once, when the world is built)."""
+    return world

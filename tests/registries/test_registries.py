@@ -24,14 +24,6 @@ EXPECTED = {
 }
 
 
-@pytest.fixture
-def installed(world, db, city):  # type: ignore[no-untyped-def]
-    with db.transaction() as s:
-        codes = service.install_shipped(session=s, actor=city.as_role("admin"))
-    assert sorted(codes) == sorted(EXPECTED)
-    return world
-
-
 def test_build_authority_provenance_and_grants(world, db):
     """The police are the authority for names: the registry takes 张贰 and a discrepancy goes to
     人社 (whose copy says 张二). Every present field names its resource, version and as-of time;
@@ -141,7 +133,7 @@ def test_each_shipped_check_finds_its_planted_hits(installed, world, db, city):
         assert sorted(t.subject_key for t in mine) == EXPECTED["DIBAO_ASSETS"]
         assert all(t.due_at.date().isoformat() == "2026-12-16" for t in mine)  # 10 working days
         p1 = next(t for t in mine if t.subject_key == P["P1"])
-        assert p1.evidence["vehicles"] == 2
+        assert p1.evidence["名下车辆"] == 2
         assert service.tasks(session=s, actor=world.stewards["fgw"], check="DIBAO_ASSETS") == []
 
 

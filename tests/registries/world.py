@@ -6,7 +6,7 @@ People (resident IDs valid per GB 11643, made with python-stdnum):
   P1 低保在保, two cars                      → DIBAO_ASSETS hit
   P2 低保在保, one home                      → no hit
   P3 低保在保, two homes                     → hit
-  P4 低保在保, legal rep of a 存续 enterprise → hit
+  P4 低保在保, legal rep of a 存续 enterprise → hit (P2 is a shareholder of a 注销 one: no hit)
   P5 低保在保, paid on a 6,000 yuan base      → hit
   P6 低保停保, three cars                     → no hit (not receiving)
   P7 低保在保, one car, 注销                  → no hit
@@ -316,6 +316,11 @@ def rows(part: str, insurance_name_p2: str = "张二") -> list[dict[str, Any]]:
             {"uscc": E["E4"], "month": "202609", "kwh": 1200},
             {"uscc": E["E1"], "month": "202409", "kwh": 50},
         ]
+    if part == "entity_people":
+        return [
+            {"uscc": credit(99), "person_id": P["P4"], "role": "法定代表人", "status": "存续"},
+            {"uscc": E["E5"], "person_id": P["P2"], "role": "股东", "status": "注销"},
+        ]
     if part == "permits":
         return [
             {
@@ -354,7 +359,7 @@ GRANTS = {
     "mzj": {
         "vehicles": ["owner_id", "status"],
         "property": ["owner_id", "use"],
-        "legal_entities": ["legal_rep_id", "status"],
+        "entity_people": ["uscc", "person_id", "status"],
         "insurance": ["id_number", "status", "contribution_base"],
     },
     "scjgj": {

@@ -84,13 +84,13 @@ def _read_sources(
             src.code = resource_of(session, binding)
             provider = depts.get(catalog.get_resource(session=session, code=src.code).provider_department_id)
         except CityOSError as exc:
-            src.error = exc.message
+            src.error = f"{exc.code}: {exc.message}"
             continue
         usable = []
         for f in fields:
             if provider != f.authority:
                 absent[f.name] = (
-                    f"一数一源: {src.code} is provided by {provider}, "
+                    f"authority_mismatch: {src.code} is provided by {provider}, "
                     f"the authority for {f.name} is {f.authority}"
                 )
             else:
@@ -115,7 +115,7 @@ def _read_sources(
     for f in reg.fields:
         src = sources[f.binding]
         if f.name not in absent and src.snap is None:
-            absent[f.name] = src.error or "not read"
+            absent[f.name] = src.error or "not_read: not read"
     return sources, absent
 
 

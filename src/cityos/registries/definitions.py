@@ -8,7 +8,7 @@ their holder.
 
 A check's SQL is in the DuckDB dialect over its parts (alias → binding name) and a one-row `params`
 view (`as_of`, `since_12m` DATE; `since_ym`, `as_of_ym` 'YYYYMM'); it returns one row per hit with
-a `subject_key` column, the other columns being the evidence the 核查任务 shows.
+a `subject_key` column, the other columns (named in Chinese) being the evidence the 核查任务 shows.
 """
 
 from __future__ import annotations
@@ -151,25 +151,25 @@ DIBAO_ASSETS = CheckDef(
         "dibao": "dibao",
         "vehicles": "vehicles",
         "property": "property",
-        "entities": "legal_entities",
+        "entities": "entity_people",
         "insurance": "insurance",
     },
     conditions={
         "dibao": ["id_number", "status"],
         "vehicles": ["owner_id", "status"],
         "property": ["owner_id", "use"],
-        "entities": ["legal_rep_id", "status"],
+        "entities": ["uscc", "person_id", "status"],
         "insurance": ["id_number", "status", "contribution_base"],
     },
     sql="""
 WITH v AS (SELECT owner_id AS id, count(*) AS n FROM vehicles WHERE status <> '注销' GROUP BY owner_id),
 p AS (SELECT owner_id AS id, count(*) AS n FROM property WHERE "use" = '住宅' GROUP BY owner_id),
-e AS (SELECT legal_rep_id AS id, count(*) AS n FROM entities
-      WHERE status IN ('存续', '在业') GROUP BY legal_rep_id),
+e AS (SELECT person_id AS id, count(DISTINCT uscc) AS n FROM entities
+      WHERE status IN ('存续', '在业') GROUP BY person_id),
 w AS (SELECT id_number AS id, max(contribution_base) AS base FROM insurance
       WHERE status = '参保缴费' GROUP BY id_number)
-SELECT d.id_number AS subject_key, coalesce(v.n, 0) AS vehicles, coalesce(p.n, 0) AS homes,
-       coalesce(e.n, 0) AS enterprises, w.base AS payroll_base
+SELECT d.id_number AS subject_key, coalesce(v.n, 0) AS "名下车辆", coalesce(p.n, 0) AS "名下住宅",
+       coalesce(e.n, 0) AS "存续市场主体", w.base AS "社保缴费基数"
 FROM dibao d
 LEFT JOIN v ON v.id = d.id_number
 LEFT JOIN p ON p.id = d.id_number
@@ -194,7 +194,7 @@ ZOMBIE = CheckDef(
     },
     subjects="uscc",
     sql="""
-SELECT e.uscc AS subject_key, e.status AS status, e.established AS established
+SELECT e.uscc AS subject_key, e.status AS "登记状态", e.established AS "成立日期"
 FROM entities e, params
 WHERE e.status IN ('存续', '在业') AND e.established < params.since_12m
   AND NOT EXISTS (SELECT 1 FROM tax t WHERE t.uscc = e.uscc AND t.period_end >= params.since_12m)
@@ -215,8 +215,8 @@ PERMIT_INVESTMENT = CheckDef(
     },
     subjects="project_code",
     sql="""
-SELECT p.project_code AS subject_key, p.issued_on AS issued_on, p.planned_investment AS planned,
-       coalesce(sum(i.completed_investment), 0) AS completed
+SELECT p.project_code AS subject_key, p.issued_on AS "发证日期", p.planned_investment AS "合同价格",
+       coalesce(sum(i.completed_investment), 0) AS "累计完成投资"
 FROM permits p CROSS JOIN params
 LEFT JOIN investment i ON i.project_code = p.project_code
 WHERE p.issued_on < params.since_6m
@@ -233,8 +233,8 @@ DECEASED_PENSION = CheckDef(
     resources={"pensions": "pensions", "cremations": "cremations"},
     conditions={"pensions": ["id_number", "month", "amount"], "cremations": ["id_number", "cremated_on"]},
     sql="""
-SELECT c.id_number AS subject_key, c.cremated_on AS cremated_on, count(*) AS months_paid,
-       sum(p.amount) AS amount_paid
+SELECT c.id_number AS subject_key, c.cremated_on AS "火化日期", count(*) AS "火化后发放月数",
+       sum(p.amount) AS "火化后发放金额"
 FROM cremations c
 JOIN pensions p ON p.id_number = c.id_number
 WHERE p.month > strftime(c.cremated_on, '%Y%m')

@@ -53,6 +53,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         ],
         "primaryKey": ["uscc", "month"],
     },
+    "entity_people": {
+        "fields": [
+            _s("uscc", "统一社会信用代码", "public", format="cn-uscc", constraints={"required": True}),
+            _s("person_id", "证件号码", "sensitive", mask="id", constraints={"required": True}),
+            _s("role", "职务或出资人类型", constraints={"enum": ["法定代表人", "股东", "个体经营者"]}),
+            _s("status", "登记状态", constraints={"enum": ["存续", "在业", "吊销", "注销", "迁出"]}),
+        ],
+        "primaryKey": ["uscc", "person_id", "role"],
+    },
     "permits": {
         "fields": [
             _s("permit_no", "施工许可证编号", constraints={"required": True}),
@@ -103,6 +112,13 @@ ENTRIES: dict[str, tuple[str, str, str, str, str]] = {
         "企业月度用电量",
         "电网企业报送的工业和商业企业按月用电量，用于经济运行监测和亩均效益评价。",
         "《山东省工业企业亩均效益评价办法》",
+    ),
+    "entity_people": (
+        "scjgj",
+        "102002",
+        "市场主体法定代表人及投资人信息",
+        "市场主体的法定代表人、股东和个体经营者的证件号码及其所在主体的登记状态。",
+        "《市场主体登记管理条例》第三十五条；《企业信息公示暂行条例》",
     ),
     "permits": (
         "zjj",

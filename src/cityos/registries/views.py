@@ -1,0 +1,267 @@
+"""Registries pages: /registries (the base registries, their provenance, a record lookup, the
+figures), /registries/discrepancies (the department's inbox), /registries/checks (list, editor and
+dry run), /registries/tasks (核查任务). Writes are plain forms (CSRF-checked by the app)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from cityos.catalog import service as catalog
+from cityos.core.errors import CityOSError, Invalid
+from cityos.identity import service as identity
+from cityos.identity.permissions import has
+from cityos.identity.schemas import Principal
+from cityos.registries import service
+from cityos.registries.schemas import ID_MAX
+from cityos.web.deps import RequirePage, get_session
+from cityos.web.templating import NavItem, render
+
+router = APIRouter(prefix="/registries", include_in_schema=False)
+S = Depends(get_session, scope="function")
+NAV = [
+    NavItem("Base registries", "/registries", perm="registries.view", order=46),
+    NavItem("Verification tasks", "/registries/tasks", perm="registries.tasks", order=47),
+]
+
+
+def _depts(session: Session) -> dict[int, str]:
+    return {d.id: d.name for d in identity.departments(session=session)}
+
+
+def _names(session: Session) -> dict[str, Any]:
+    """Names where codes are stored: resources, departments and registry fields."""
+    rnames = {}
+    for code in service.bindings(session=session).values():
+        try:
+            rnames[code] = catalog.get_resource(session=session, code=code).name
+        except CityOSError:
+            continue
+    titles = {f.name: f.title for r in service.REGISTRIES.values() for f in r.fields}
+    return {
+        "rnames": rnames,
+        "dept_names": {d.code: d.name for d in identity.departments(session=session)},
+        "titles": titles,
+    }
+
+
+@router.get("")
+def overview(
+    request: Request,
+    registry: str = Query("population", pattern=r"^[a-z_]{2,20}$"),
+    key: str = Query("", max_length=18),
+    session: Session = S,
+    p: Principal = Depends(RequirePage("registries.view")),
+) -> Response:
+    record, error = None, None
+    if key.strip():
+        try:
+            record = service.record(session=session, actor=p, code=registry, key=key.strip().upper())
+        except CityOSError as exc:
+            error = exc
+    latest = {c: service.latest_version(session=session, code=c) for c in service.REGISTRIES}
+    return render(
+        request,
+        "registries/overview.html",
+        {
+            "registries": service.REGISTRIES,
+            "latest": latest,
+            "registry": registry,
+            "key": key,
+            "record": record,
+            "error": error,
+            "stats": service.statistics(session=session, actor=p),
+            "depts": _depts(session),
+            "can_build": has(p, "registries.build"),
+            **_names(session),
+        },
+    )
+
+
+@router.post("/{code}/build")
+def build(
+    code: Annotated[str, PathParam(pattern=r"^[a-z_]{2,20}$")],
+    session: Session = S,
+    p: Principal = Depends(RequirePage("registries.build")),
+) -> Response:
+    service.build(session=session, actor=p, code=code)
+    return RedirectResponse("/registries", status_code=303)
+
+
+@router.get("/discrepancies")
+def inbox(
+    request: Request,
+    state: str = Query("open", pattern=r"^(open|corrected|disputed|accepted|closed|)$"),
+    session: Session = S,
+    p: Principal = Depends(RequirePage("registries.view")),
+) -> Response:
+    items = service.discrepancies(session=session, actor=p, state=state or None)
+    return render(
+        request,
+        "registries/discrepancies.html",
+        {
+            "items": items,
+            "state": state,
+            "depts": _depts(session),
+            "can_answer": has(p, "registries.answer"),
+            "can_arbitrate": has(p, "registries.admin"),
+            **_names(session),
+        },
+    )
+
+
+@router.post("/discrepancies/{discrepancy_id}/answer")
+def answer(
+    discrepancy_id: Annotated[int, PathParam(ge=1, le=ID_MAX)],
+    answer: str = Form(...),
+    reason: str = Form(""),
+    session: Session = S,
+    p: Principal = Depends(RequirePage("registries.answer")),
+) -> Response:
+    service.answer(session=session, actor=p, discrepancy_id=discrepancy_id, answer=answer, reason=reason)
+    return RedirectResponse("/registries/discrepancies", status_code=303)
+
+
+@router.post("/discrepancies/{discrepancy_id}/arbitration")
+def arbitrate(
+    discrepancy_id: Annotated[int, PathParam(ge=1, le=ID_MAX)],
+    uphold: str = Form(...),
+    reason: str = Form(""),
+    session: Session = S,
+    p: Principal = Depends(RequirePage("registries.admin")),
+) -> Response:
+    service.arbitrate(
+        session=session, actor=p, discrepancy_id=discrepancy_id, uphold=uphold == "yes", reason=reason
+    )
+    return RedirectResponse("/registries/discrepancies?state=disputed", status_code=303)
+
+
+@router.get("/tasks")
+def task_list(
+    request: Request,
+    state: str = Query("open", pattern=r"^(open|confirmed|not_confirmed|data_error|)$"),
+    session: Session = S,
+    p: Principal = Depends(RequirePage("registries.tasks")),
+) -> Response:
+    items = service.tasks(session=session, actor=p, state=state or None)
+    checks = {c.code: c for c in service.checks(session=session)}
+    return render(
+        request,
+        "registries/tasks.html",
+        {
+            "items": items,
+            "state": state,
+            "checks": checks,
+            "bindings": service.bindings(session=session),
+            **_names(session),
+        },
+    )
+
+
+@router.post("/tasks/{task_id}/decision")
+def decide(
+    task_id: Annotated[int, PathParam(ge=1, le=ID_MAX)],
+    outcome: str = Form(...),
+    note: str = Form(""),
+    resource: str = Form(""),
+    field: str = Form(""),
+    session: Session = S,
+    p: Principal = Depends(RequirePage("registries.tasks")),
+) -> Response:
+    service.decide(
+        session=session,
+        actor=p,
+        task_id=task_id,
+        outcome=outcome,
+        note=note,
+        wrong_binding_code=resource or None,
+        wrong_field=field or None,
+    )
+    return RedirectResponse("/registries/tasks", status_code=303)
+
+
+@router.get("/checks")
+def check_list(
+    request: Request,
+    edit: str = Query("", max_length=40),
+    session: Session = S,
+    p: Principal = Depends(RequirePage("registries.view")),
+) -> Response:
+    items = service.checks(session=session)
+    chosen = next((c for c in items if c.code == edit), None)
+    return render(
+        request,
+        "registries/checks.html",
+        {
+            "items": items,
+            "chosen": chosen,
+            "depts": _depts(session),
+            "dept_codes": {d.id: d.code for d in identity.departments(session=session)},
+            "result": None,
+            "can_edit": has(p, "registries.checks"),
+        },
+    )
+
+
+@router.post("/checks/{code}")
+def check_save_or_run(
+    request: Request,
+    code: Annotated[str, PathParam(pattern=r"^[A-Z][A-Z0-9_]{2,39}$")],
+    action: str = Form("dry_run"),
+    name: str = Form(""),
+    legal_basis: str = Form(""),
+    owner: str = Form(""),
+    resources: str = Form("{}"),
+    conditions: str = Form("{}"),
+    sql: str = Form(""),
+    sample: int = Form(100),
+    session: Session = S,
+    p: Principal = Depends(RequirePage("registries.checks")),
+) -> Response:
+    """save: store the definition; dry_run: run it on the first `sample` rows of each part, creating
+    nothing; run: run it for real (hits become tasks)."""
+    result: dict[str, Any] | None = None
+    if action == "save":
+        try:
+            res, cond = json.loads(resources), json.loads(conditions)
+        except json.JSONDecodeError:
+            raise Invalid(
+                "Resources and fields must be JSON objects", field="resources", code="bad_json"
+            ) from None
+        owner_dept = identity.get_department(session=session, code=owner)
+        service.save(
+            session=session,
+            actor=p,
+            data=service.CheckDef(
+                code=code,
+                name=name,
+                legal_basis=legal_basis,
+                owner=owner,
+                resources=res,
+                conditions=cond,
+                sql=sql,
+            ),
+            owner_department_id=owner_dept.id,
+        )
+        return RedirectResponse(f"/registries/checks?edit={code}", status_code=303)
+    result = service.execute(
+        session=session, actor=p, code=code, sample=sample if action == "dry_run" else None, engine="duckdb"
+    )
+    items = service.checks(session=session)
+    return render(
+        request,
+        "registries/checks.html",
+        {
+            "items": items,
+            "chosen": next((c for c in items if c.code == code), None),
+            "depts": _depts(session),
+            "dept_codes": {d.id: d.code for d in identity.departments(session=session)},
+            "result": result,
+            "can_edit": True,
+        },
+    )
