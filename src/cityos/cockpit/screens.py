@@ -52,7 +52,7 @@ def _tile(session: Session, d: MetricDef, region: str, now: datetime, sts: dict[
     rows = indicator_rows(session, d, region, periods)
     cur = rows[-1] if rows else None
     tile.update(cur.as_dict() if cur else {})
-    tile["spark"] = [[r.period, r.value] for r in rows[-SPARK:]]
+    tile["spark"] = [[r.period, r.value] for r in rows if r.value is not None][-SPARK:]
     growth = None
     if cur is not None:
         growth = cur.ytd_yoy_pct if cur.ytd_yoy_pct is not None else cur.yoy_pct

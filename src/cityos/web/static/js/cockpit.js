@@ -83,11 +83,12 @@
       if (!el) return;
       if (charts["spark-" + t.code]) charts["spark-" + t.code].dispose();
       var c = echarts.init(el, null, { renderer: "canvas" });
+      var one = t.spark.length < 2;  /* one month so far (a metric the worker began this month): a bar */
       charts["spark-" + t.code] = c;
       c.setOption({ animation: false, grid: { left: 2, right: 2, top: 4, bottom: 2 },
         xAxis: { type: "category", show: false, data: t.spark.map(function (p) { return p[0]; }) },
-        yAxis: { type: "value", show: false, scale: true },
-        series: [{ type: "line", smooth: true, symbol: "circle", showSymbol: t.spark.length < 3, symbolSize: 6, data: t.spark.map(function (p) { return p[1]; }),
+        yAxis: one ? { type: "value", show: false, min: 0 } : { type: "value", show: false, scale: true },
+        series: [{ type: one ? "bar" : "line", barWidth: "40%", smooth: true, symbol: "none", data: t.spark.map(function (p) { return p[1]; }),
           lineStyle: { color: "#4fc3f7", width: 2 }, areaStyle: { color: "rgba(79,195,247,.18)" } }] });
     });
   }
@@ -178,8 +179,9 @@
       series: [{ type: "bar", data: rows.map(function (x) { return x.n; }), itemStyle: { color: "#81c784" } }] }), true);
     var sat = d.tiles.filter(function (t) { return t.code === "satisfaction"; })[0];
     var sg = chart("chart-satisfaction");
-    if (sg) sg.setOption({ animation: false, series: [{ type: "gauge", min: 0, max: 5, splitNumber: 5, progress: { show: true },
+    if (sg) sg.setOption({ animation: false, series: [{ type: "gauge", min: 0, max: 5, splitNumber: 5,
       detail: { formatter: sat && sat.value !== null && sat.value !== undefined ? "{value}" : L.nodata, color: DARK.text, fontSize: 24, offsetCenter: [0, "45%"] },
+      pointer: { show: !!(sat && sat.value) }, progress: { show: !!(sat && sat.value) },
       axisLabel: { color: DARK.text }, data: [{ value: sat && sat.value ? sat.value : 0 }] }] }, true);
     cityCharts(c);
   }
