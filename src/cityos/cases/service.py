@@ -6,6 +6,7 @@ and tests) call these names; the work is done in sub-modules by concern:
                 rate_case)
 - queries.py    the read side: one case, timeline, lists, duplicates, the public view, categories
 - routing.py    the taxonomy, dispatch rules and channel settings (route, add_dispatch_rule, set_channel)
+- placing.py    moving a case filed with an address only to a finer region (place_case)
 - tasks.py      tasks sent to grid workers about a case: verify a report, re-check the handling
 - deadlines.py  stage deadlines, traffic lights, reminders and escalation (check_deadlines)
 
@@ -21,6 +22,7 @@ from cityos.cases import permissions as _permissions  # noqa: F401  (grants case
 from cityos.cases.deadlines import LEVELS, YELLOW_AT, check_deadlines
 from cityos.cases.intake import AUTO_MERGE_CHANNELS, report_case
 from cityos.cases.loop import actions, rate_case, transition
+from cityos.cases.placing import place_case, region_choices
 from cityos.cases.queries import (
     COUNT_CAP,
     _code_prefix,
@@ -91,10 +93,12 @@ __all__ = [
     "next_in_queue",
     "notice_of",
     "overdue_by_district",
+    "place_case",
     "public_case",
     "public_cases",
     "public_updates",
     "rate_case",
+    "region_choices",
     "report_case",
     "report_times",
     "reporter_of",

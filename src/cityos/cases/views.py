@@ -391,6 +391,9 @@ def _case_page(
             "task_kinds": kinds,
             "task_results": TASK_RESULTS,
             "assignees": service.task_assignees(session=session, actor=p, case_id=case_id) if kinds else [],
+            "region_choices": service.region_choices(session=session, actor=p, case_id=case_id)
+            if has(p, "cases.dispatch")
+            else [],
             "actions": actions,
             "duplicates": dupes,
             "department": dept,
@@ -440,6 +443,31 @@ def send_task(
     if err:
         return _case_page(request, session, p, case_id, error=err, status=status)
     return RedirectResponse(f"/cases/{case_id}#tasks", status_code=303)
+
+
+@router.post("/{case_id}/place")
+def place(
+    request: Request,
+    case_id: CaseId,
+    region_code: str = Form(""),
+    expected_version: int = Form(0),
+    session: Session = Depends(get_session, scope="function"),
+    p: Principal = Depends(RequirePage("cases.dispatch")),
+) -> Response:
+    """Move a case filed with an address only to a finer region (district → street → grid)."""
+    _r, err, status = attempt(
+        session,
+        lambda: service.place_case(
+            session=session,
+            actor=p,
+            case_id=case_id,
+            region_code=region_code,
+            expected_version=expected_version or None,
+        ),
+    )
+    if err:
+        return _case_page(request, session, p, case_id, error=err, status=status)
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 
 @router.post("/{case_id}/rate")
