@@ -25,24 +25,20 @@ def _codes(page) -> list[str]:  # type: ignore[no-untyped-def]
 def _hover_region(page, code: str) -> str:  # type: ignore[no-untyped-def]
     """Hover the centre of a region and return the tooltip's text."""
     _click_region(page, code, click=False)
-    tip = page.locator(f"#gridmap div:has-text('代码: {code}')").last
+    tip = page.locator(f"#gridmap div:has-text('{code}')").last
     tip.wait_for(state="visible")
     return tip.inner_text()
 
 
 def _click_region(page, code: str, click: bool = True) -> None:  # type: ignore[no-untyped-def]
-    """Click (or hover) the centre of a region's shape as ECharts drew it."""
+    """Click (or hover) a point inside a region's shape as ECharts drew it."""
     xy = page.evaluate(
         """(code) => {
             const chart = echarts.getInstanceByDom(document.getElementById('gridmap'));
             const opt = chart.getOption();
             const map = echarts.getMap(opt.series[0].map);
             const f = map.geoJSON.features.find(x => x.properties.code === code);
-            const g = f.geometry;
-            let ring = g.type === 'Polygon' ? g.coordinates[0] : g.coordinates[0][0];
-            let sx = 0, sy = 0; ring.forEach(p => { sx += p[0]; sy += p[1]; });
-            const c = [sx / ring.length, sy / ring.length];
-            return chart.convertToPixel({seriesIndex: 0}, c);
+            return chart.convertToPixel({seriesIndex: 0}, f.properties.point);  // a point inside
         }""",
         code,
     )

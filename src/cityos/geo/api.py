@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from cityos.geo import service
-from cityos.geo.schemas import GridHit, ImportReport, Location
+from cityos.geo.schemas import GridHit, ImportReport, Location, PinPlace
 from cityos.identity.schemas import Principal
 from cityos.web.deps import Require, get_session
 
@@ -70,3 +70,30 @@ def import_grids(
     return service.import_grids(
         session=session, actor=p, feature_collection=feature_collection, crs=crs, replace=replace
     )
+
+
+@router.get("/pin/outlines")
+def pin_outlines(
+    level: str = "district",
+    under: str | None = None,
+    session: Session = Depends(get_session, scope="function"),
+    _p: Principal = Depends(Require("geo.pin")),
+) -> JSONResponse:
+    """For the report form's map (every signed-in user, citizens too): outlines of districts,
+    streets or communities with code, name and a point inside; no grid shapes, workers or counts."""
+    fc = service.pin_outlines(session=session, level=level, under=under)
+    return JSONResponse(
+        fc, media_type="application/geo+json", headers={"Cache-Control": "private, max-age=300"}
+    )
+
+
+@router.get("/pin/place", response_model=PinPlace | None)
+def pin_place(
+    lon: float = Query(ge=-180, le=180, allow_inf_nan=False),
+    lat: float = Query(ge=-90, le=90, allow_inf_nan=False),
+    session: Session = Depends(get_session, scope="function"),
+    _p: Principal = Depends(Require("geo.pin")),
+) -> PinPlace | None:
+    """The grid a WGS84 pin falls in and its address (null far outside the city); a pin dropped
+    just outside the city's grids is moved onto the nearest one (snapped: true)."""
+    return service.pin_place(session=session, lon=lon, lat=lat)

@@ -43,3 +43,17 @@ class ImportReport(BaseModel):
     @property
     def ok(self) -> bool:
         return not self.errors
+
+
+class PinPlace(BaseModel):
+    """Where a citizen's pin lands (the report form's map): the point (WGS84, moved onto the nearest
+    grid when it was dropped just outside the city's grids), the grid and the places above it by
+    name. Nothing else: no grid worker, no counts."""
+
+    lon: float
+    lat: float
+    snapped: bool  # True when the pin was moved onto the nearest grid
+    grid_code: str
+    grid_name: str
+    address: str  # 兰山区 兰山街道 金雀山社区 第1网格
+    chain: list[dict[str, str]]  # [{code, name, level}] district → grid

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import shapely
+import shapely.ops
 from shapely.geometry import mapping, shape
 from shapely.validation import explain_validity
 from sqlalchemy import func, insert, select, update
@@ -26,7 +27,7 @@ from cityos.core.errors import Invalid, NotFound
 from cityos.geo import permissions as _permissions  # noqa: F401  (grants geo.* to roles)
 from cityos.geo.crs import from_wgs84, to_wgs84
 from cityos.geo.models import GridShape
-from cityos.geo.schemas import GridHit, ImportProblem, ImportReport, Location
+from cityos.geo.schemas import GridHit, ImportProblem, ImportReport, Location, PinPlace
 from cityos.identity import service as identity
 from cityos.identity.permissions import authorize
 from cityos.identity.schemas import Principal, RegionIn, RegionOut, division_prefix
@@ -528,11 +529,13 @@ def outlines(*, session: Session, level: str, under: str | None = None, crs: str
                 geom, lambda c: np.array([from_wgs84(x, y, crs) for x, y in c]).reshape(-1, 2)
             )
         r = regions.get(code)
+        inside = geom.representative_point()  # a point surely inside, in `crs` (for a label or a pin)
         props: dict[str, Any] = {
             "code": code,
             "name": r.name if r else code,
             "level": level,
             "grids": len(gs),
+            "point": [round(inside.x, 6), round(inside.y, 6)],
         }
         if level == "grid":
             uid = idx.workers.get(code)
@@ -543,6 +546,61 @@ def outlines(*, session: Session, level: str, under: str | None = None, crs: str
     fc = {"type": "FeatureCollection", "features": feats}
     idx.outlines[key] = fc
     return fc
+
+
+# ---------------------------------------------------------------- the citizen's pin (geo.pin)
+PIN_LEVELS = ("district", "street", "community")
+SNAP_M = 300.0  # a pin dropped this close outside the city's grids moves onto the nearest one
+
+
+def pin_outlines(*, session: Session, level: str, under: str | None = None) -> dict[str, Any]:
+    """The administrative outlines a report form's map draws (district, street, community): the
+    shapes with code, name and a point inside — none of what geo.view shows (grid workers, counts,
+    the unit grids' own shapes)."""
+    if level not in PIN_LEVELS:
+        raise Invalid("level must be district, street or community", field="level", code="bad_level")
+    fc = outlines(session=session, level=level, under=under)
+    keep = ("code", "name", "level", "point")
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {**f, "properties": {k: f["properties"][k] for k in keep if k in f["properties"]}}
+            for f in fc["features"]
+        ],
+    }
+
+
+def pin_place(*, session: Session, lon: float, lat: float) -> PinPlace | None:
+    """The grid a WGS84 pin falls in, with its address; a pin within SNAP_M metres outside every
+    grid moves onto the nearest grid's edge (snapped); farther out: None."""
+    loc = locate(session=session, lon=lon, lat=lat)
+    snapped = False
+    if loc is None:
+        hits = nearby(session=session, lon=lon, lat=lat, radius_m=SNAP_M)
+        if not hits:
+            return None
+        idx = index(session)
+        g = idx.geoms[int(np.flatnonzero(idx.codes == hits[0].grid_code)[0])]
+        # the nearest point of the grid, nudged inside so it locates to that grid
+        edge = shapely.ops.nearest_points(g, shapely.Point(lon, lat))[0]
+        inside = g.representative_point()
+        p = shapely.Point(edge.x + (inside.x - edge.x) * 1e-3, edge.y + (inside.y - edge.y) * 1e-3)
+        if not g.contains(p):
+            p = inside
+        loc = locate(session=session, lon=p.x, lat=p.y)
+        if loc is None:
+            return None
+        snapped = True
+    chain = [r for r in loc.chain if r.level != "city"]
+    return PinPlace(
+        lon=round(loc.lon, 7),
+        lat=round(loc.lat, 7),
+        snapped=snapped,
+        grid_code=loc.grid_code,
+        grid_name=loc.grid_name,
+        address=" ".join(r.name for r in chain),
+        chain=[{"code": r.code, "name": r.name, "level": r.level} for r in chain],
+    )
 
 
 def grid_count(*, session: Session) -> int:

@@ -21,6 +21,7 @@ from cityos.core import i18n
 from cityos.core.db import Database, get_db, use_db
 from cityos.core.errors import CityOSError
 from cityos.core.settings import Settings, get_settings, use_settings
+from cityos.web import basemap
 from cityos.web.deps import LOCALE_COOKIE, LoginRedirect, read_csrf_form
 from cityos.web.templating import NavItem, render
 
@@ -36,6 +37,14 @@ CSP = (
     "script-src 'self'; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def content_security_policy(tile_origins: list[str]) -> str:
+    """The pages' CSP: a configured tile server's origins may serve the base map's images."""
+    if not tile_origins:
+        return CSP
+    img = "img-src 'self' data: blob:"
+    return CSP.replace(img, f"{img} {' '.join(tile_origins)}", 1)
 
 
 def wants_json(request: Request) -> bool:
@@ -65,6 +74,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     settings = get_settings()
     if db is not None:
         use_db(db)
+    base_map = basemap.config()  # a wrong CITYOS_MAP_* setting stops the start, naming it
+    csp = content_security_policy(base_map.origins() if base_map else [])
     app = FastAPI(
         title="CityOS",
         version="0.1.0",
@@ -99,7 +110,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         REQUESTS.labels(request.method, name, str(response.status_code)).inc()
         LATENCY.labels(request.method, name).observe(time.perf_counter() - started)
         h = response.headers
-        h.setdefault("Content-Security-Policy", CSP)
+        h.setdefault("Content-Security-Policy", csp)
         h.setdefault("X-Content-Type-Options", "nosniff")
         h.setdefault("X-Frame-Options", "DENY")
         h.setdefault("Referrer-Policy", "same-origin")

@@ -64,7 +64,16 @@ def make_env() -> Environment:
     env.filters["colon"] = _colon
     env.filters["paren"] = _paren
     env.globals["has_perm"] = has
+    env.globals["base_map_json"] = _base_map_json
     return env
+
+
+def _base_map_json() -> str:
+    """The configured tile base map as JSON for the map pages (empty offline: outlines only)."""
+    from cityos.web import basemap
+
+    bm = basemap.config()
+    return bm.as_json() if bm else ""
 
 
 ENV = make_env()

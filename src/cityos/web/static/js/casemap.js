@@ -1,5 +1,6 @@
 /* Cases over the grid map, drawn like gridmap.js: ECharts with the grids' GeoJSON from
-   /api/v1/geo/grids.geojson (no tile server), district → street → community → grid, a click on a
+   /api/v1/geo/grids.geojson over the configured tile base map (basemap.js; the outlines alone
+   offline), district → street → community → grid, a click on a
    region drills down and the breadcrumb goes back up.
    #casemap (data-mode="cases"): the dispatcher's open cases from data-points (/api/v1/cases/map),
      one point per case coloured by its traffic light; a click on a point opens the case.
@@ -30,6 +31,9 @@
 
   function create(el, opts) {
     var chart = echarts.init(el);
+    var tiles = window.CityOSBaseMap ? CityOSBaseMap.attach(chart, { geoIndex: 0 }) : { redraw: function () {} };
+    var projection = window.CityOSBaseMap ? CityOSBaseMap.projection() : null;
+    var outlines = opts.outlines || "/api/v1/geo/grids.geojson";
     var d = el.dataset;
     var stack = [{ level: d.level || "district", under: d.city || "", name: d.cityName || "" }];
     var crumbs = document.getElementById(el.id + "-crumbs");
@@ -66,22 +70,24 @@
           return opts.tooltip ? opts.tooltip(p.data) : "";
         } },
         geo: {
-          map: mapName, roam: true, nameProperty: "code", selectedMode: false,
+          map: mapName, roam: true, nameProperty: "code", selectedMode: false, projection: projection || undefined,
           tooltip: { show: true },
           label: { show: top.level !== "grid" || Object.keys(names).length < 60, fontSize: 10, color: "#4a5b73",
                    formatter: function (p) { return names[p.name] || p.name; } },
-          itemStyle: { areaColor: "#eef2f8", borderColor: "#7f9cc9", borderWidth: top.level === "grid" ? 0.5 : 1 },
-          emphasis: { itemStyle: { areaColor: "#dbe7fb" }, label: { show: true } }
+          itemStyle: { areaColor: projection ? "rgba(31,95,191,0.08)" : "#eef2f8", borderColor: "#7f9cc9",
+                       borderWidth: top.level === "grid" ? 0.5 : 1 },
+          emphasis: { itemStyle: { areaColor: projection ? "rgba(31,95,191,0.25)" : "#dbe7fb" }, label: { show: true } }
         },
         series: series()
       }, true);
+      tiles.redraw();
     }
 
     function load() {
       var top = stack[stack.length - 1];
       drawCrumbs();
       chart.showLoading();
-      fetch("/api/v1/geo/grids.geojson?level=" + top.level + "&under=" + encodeURIComponent(top.under), { credentials: "same-origin" })
+      fetch(outlines + "?level=" + top.level + "&under=" + encodeURIComponent(top.under), { credentials: "same-origin" })
         .then(function (r) { return r.json(); })
         .then(function (fc) {
           mapName = "cityos-cases-" + top.level + "-" + top.under;
@@ -99,6 +105,7 @@
     function drill(code) {
       var top = stack[stack.length - 1];
       var next = NEXT[top.level];
+      if (opts.deepest && top.level === opts.deepest) return;
       if (!next || !names[code]) return;
       stack.push({ level: next, under: code, name: names[code] });
       load();
@@ -112,7 +119,7 @@
       chart.getZr().on("click", function (e) {
         var px = [e.offsetX, e.offsetY];
         if (!mapName || !chart.containPixel({ geoIndex: 0 }, px)) return;
-        var c = chart.convertFromPixel({ geoIndex: 0 }, px);
+        var c = window.CityOSBaseMap ? CityOSBaseMap.fromPixel(chart, { geoIndex: 0 }, px) : chart.convertFromPixel({ geoIndex: 0 }, px);
         if (c) opts.onPick(c[0], c[1]);
       });
     }

@@ -19,6 +19,7 @@
       navigator.geolocation.getCurrentPosition(function (pos) {
         document.getElementById("lon").value = pos.coords.longitude.toFixed(6);
         document.getElementById("lat").value = pos.coords.latitude.toFixed(6);
+        document.getElementById("lat").dispatchEvent(new Event("change"));  // the map moves its pin
         status.textContent = "±" + Math.round(pos.coords.accuracy) + " m";
       }, function (err) {
         status.textContent = err.code === 1 ? btn.dataset.denied

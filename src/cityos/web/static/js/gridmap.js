@@ -1,4 +1,5 @@
-/* The grid map: ECharts with the grids' GeoJSON, no tile server.
+/* The grid map: ECharts with the grids' GeoJSON over the configured tile base map (basemap.js), or
+   the outlines alone offline.
    Levels: district → street → community → grid; click drills down, the breadcrumb goes back up.
    Other pages reuse it: CityOSGridMap.create(element, {onRegion, extraSeries}). */
 (function () {
@@ -25,6 +26,8 @@
   function create(el, opts) {
     opts = opts || {};
     var chart = echarts.init(el);
+    var tiles = window.CityOSBaseMap ? CityOSBaseMap.attach(chart, { seriesIndex: 0 }) : { redraw: function () {} };
+    var projection = window.CityOSBaseMap ? CityOSBaseMap.projection() : null;
     var d = el.dataset;
     var stack = [{ level: "district", under: d.city || "", name: d.cityName || "" }];
     var crumbs = document.getElementById(el.id + "-crumbs");
@@ -60,15 +63,18 @@
               formatter: function (p) { return tooltip(p.data && p.data.props, p.name, top.level, d); }
             },
             visualMap: { show: false, min: 0, max: Math.max.apply(null, data.map(function (x) { return x.value || 1; })),
-                         inRange: { color: ["#dbe7fb", "#1f5fbf"] } },
+                         inRange: projection ? { color: ["rgba(219,231,251,0.25)", "rgba(31,95,191,0.45)"] }
+                                             : { color: ["#dbe7fb", "#1f5fbf"] } },
             series: [{
               type: "map", map: mapName, roam: true, nameProperty: "code", data: data, selectedMode: false,
+              projection: projection || undefined,
               label: { show: top.level !== "grid" || data.length < 60, fontSize: 10,
                        formatter: function (p) { return (p.data && p.data.props && p.data.props.name) || p.name; } },
               emphasis: { itemStyle: { areaColor: "#f5b642" } },
               itemStyle: { borderColor: "#fff", borderWidth: top.level === "grid" ? 0.5 : 1 }
             }].concat(opts.extraSeries ? opts.extraSeries(mapName) : [])
           }, true);
+          tiles.redraw();
           el.dataset.level = top.level;
           el.dataset.regions = String(data.length);
           if (opts.onRegion) opts.onRegion(top);
