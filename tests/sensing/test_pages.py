@@ -47,6 +47,8 @@ def test_pages_console_rules_and_case_chart(sensed, db, client):  # type: ignore
         f"/sensing/alarms/{alarm.id}/acknowledge", data={"csrf_token": csrf}, follow_redirects=False
     )
     assert r.status_code == 303
+    case_page = client.get(f"/cases/{alarm.case_id}")  # loads the fragment below (HTMX)
+    assert f'hx-get="/sensing/case-telemetry/{alarm.case_id}"' in case_page.text
     frag = client.get(f"/sensing/case-telemetry/{alarm.case_id}")
     assert 'data-testid="case-chart"' in frag.text and "0.9" in frag.text
     # the dispatcher may not edit rules; the administrator adds one through the editor
