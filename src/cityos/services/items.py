@@ -295,7 +295,9 @@ def import_workbook(*, session: Session, actor: Principal, data: bytes) -> int:
         if online is None:
             raise _bad("事项", n, ITEM_COLUMNS, "online", "是 or 否")
         d["online"] = online
-        d["rectify_days"] = r["rectify_days"] or "5"
+        if (r["rectify_days"] or "5") not in ("5", "15"):
+            raise _bad("事项", n, ITEM_COLUMNS, "rectify_days", "5 or 15")
+        d["rectify_days"] = int(r["rectify_days"] or "5")
         d["license_kind"] = r["license_kind"] or None
         d["regulator_code"] = r["regulator_code"] or None
         if r["code"] in parsed:
