@@ -124,6 +124,10 @@ def test_values_lineage_refusal_and_api(city, db, client, session) -> None:  # t
     assert client.get("/api/v1/metrics/gdp/values?from=2026-13", headers=h).status_code == 422
     assert client.get("/api/v1/cockpit/screens/economy", headers=h).status_code == 200
     assert client.put("/api/v1/cockpit/definitions/economy", headers=h, content=b"x").status_code == 403
+    # the live figures on the platform's one Prometheus endpoint
+    exposition = client.get("/metrics").text
+    assert 'cityos_cockpit_metric_status{metric="power_key_firms",status="refused"} 1.0' in exposition
+    assert 'cityos_cockpit_metric_value{metric="industry_va"}' in exposition
 
 
 def _as_csv(table, path) -> None:  # type: ignore[no-untyped-def]

@@ -22,13 +22,14 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from cityos.cockpit import compute, screens, service
+from cityos.cockpit import compute, exposition, screens, service
 from cityos.core.db import Database
 from cityos.core.errors import TooLarge
 from cityos.identity.schemas import Principal
 from cityos.web.deps import Require, get_database, get_session
 
 router = APIRouter(prefix="/api/v1", tags=["cockpit"])
+exposition.register()  # the live figures on GET /metrics
 S = Depends(get_session, scope="function")
 CODE = PathParam(pattern=r"^[a-z][a-z0-9_]{1,63}$")
 THEME = PathParam(pattern=r"^(city|economy|livelihood)$")
