@@ -33,11 +33,11 @@ def list_() -> None:
     ensure_schema()
     with database().reader() as s:
         depts = {d.id: d.code for d in identity.departments(session=s)}
-        stored = service.checks(session=s)
+        stored = [(c.code, c.owner_department_id, c.name) for c in service.checks(session=s)]
     seen = set()
-    for c in stored:
-        seen.add(c.code)
-        typer.echo(f"{c.code}\t{depts.get(c.owner_department_id, '')}\t{c.name}")
+    for code, owner, name in stored:
+        seen.add(code)
+        typer.echo(f"{code}\t{depts.get(owner, '')}\t{name}")
     for code, d in service.CHECKS.items():
         if code not in seen:
             typer.echo(f"{code}\t{d.owner}\t{d.name}\t(not installed)")

@@ -99,6 +99,7 @@ def spark_session() -> Any:
                 SparkSession.builder.master(master)
                 .appName("cityos-crosscheck")
                 .config("spark.ui.enabled", "false")
+                .config("spark.ui.showConsoleProgress", "false")
                 .config("spark.sql.shuffle.partitions", os.environ.get("CITYOS_SPARK_PARTITIONS", "4"))
                 .config("spark.sql.session.timeZone", "UTC")
                 .config("spark.driver.memory", os.environ.get("CITYOS_SPARK_DRIVER_MEMORY", "1g"))
