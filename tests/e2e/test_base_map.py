@@ -180,4 +180,5 @@ def test_outlines_offline_and_tiles_from_the_configured_server(browser, live_cit
         server.should_exit = True
         thread.join(timeout=10)
         tile_server.shutdown()
+        tile_server.server_close()
         use_settings(before)
