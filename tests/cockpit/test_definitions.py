@@ -71,7 +71,7 @@ def test_errors_name_the_bad_key(text: str, field: str) -> None:
 
 def test_unreadable_yaml_names_the_line() -> None:
     e = _bad("theme: economy\nmetrics: [\n  - code: x\n")
-    assert e.code == "bad_yaml" and "第" in e.text("zh_CN") and re.search(r"line \d+", e.text("en"))
+    assert e.code == "bad_yaml" and "第3行" in e.text("zh_CN") and re.search(r"line \d+", e.text("en"))
     city = ECONOMY.replace("theme: economy", "theme: city")
     assert _bad(city).field == "theme"
 
