@@ -177,21 +177,21 @@ TAX = {
     "primaryKey": ["declaration_no"],
 }
 PENSION = "企业职工基本养老保险"
+NAMES = {
+    "P1": "王一",
+    "P2": "张贰",
+    "P3": "李三",
+    "P4": "赵四",
+    "P5": "钱五",
+    "P6": "孙六",
+    "P7": "周七",
+    "D1": "吴八",
+    "D2": "郑九",
+}
 
 
 def rows(part: str, insurance_name_p2: str = "张二") -> list[dict[str, Any]]:
     if part == "population":
-        names = {
-            "P1": "王一",
-            "P2": "张贰",
-            "P3": "李三",
-            "P4": "赵四",
-            "P5": "钱五",
-            "P6": "孙六",
-            "P7": "周七",
-            "D1": "吴八",
-            "D2": "郑九",
-        }
         return [
             {
                 "id_number": P[k],
@@ -201,7 +201,7 @@ def rows(part: str, insurance_name_p2: str = "张二") -> list[dict[str, Any]]:
                 "address": "兰山区沂蒙路1号",
                 "division": "371302",
             }
-            for k, n in names.items()
+            for k, n in NAMES.items()
         ]
     if part == "vehicles":
         return [
@@ -286,7 +286,7 @@ def rows(part: str, insurance_name_p2: str = "张二") -> list[dict[str, Any]]:
             "P7": "在保",
         }
         return [
-            {"id_number": P[k], "name": k, "status": s, "since": "2024-01-01", "monthly_amount": 800}
+            {"id_number": P[k], "name": NAMES[k], "status": s, "since": "2024-01-01", "monthly_amount": 800}
             for k, s in st.items()
         ]
     if part == "cremations":
@@ -372,7 +372,7 @@ GRANTS = {
     "dsjj": {
         "population": [f["name"] for f in POPULATION["fields"]],
         "insurance": ["id_number", "insurance_type", "name", "status"],
-        "dibao": ["id_number", "status"],
+        "dibao": ["id_number", "name", "status"],
     },
 }
 

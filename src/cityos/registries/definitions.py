@@ -63,7 +63,7 @@ POPULATION = RegistryDef(
             "name",
             "gaj",
             "id_number",
-            copies=(Copy("insurance", "name", "id_number"),),
+            copies=(Copy("insurance", "name", "id_number"), Copy("dibao", "name", "id_number")),
         ),
         FieldDef("gender", "性别", "population", "gender", "gaj", "id_number"),
         FieldDef("birth_date", "出生日期", "population", "birth_date", "gaj", "id_number"),

@@ -98,7 +98,8 @@ def _rows(
     dibao = [
         {
             "id_number": i,
-            "name": names.get(i, ""),
+            # planted: two recipients' names mistyped in 民政's copy (the police are the authority)
+            "name": names.get(i, "") if k not in (1, 2) else names.get(i, "")[:-1] + "晓",
             "status": "停保" if k % 15 == 14 else "在保",
             "since": (today - timedelta(days=rng.randint(60, 900))).isoformat(),
             "monthly_amount": rng.choice([760, 820, 880]),
@@ -182,7 +183,7 @@ GRANTS = {
     "dsjj": {
         "population": ["id_number", "name", "gender", "birth_date", "address", "division"],
         "insurance": ["id_number", "insurance_type", "name", "status", "employer_uscc"],
-        "dibao": ["id_number", "status"],
+        "dibao": ["id_number", "name", "status"],
         "tax": ["uscc", "period_end", "taxpayer"],
     },
 }
