@@ -27,8 +27,11 @@ log = logging.getLogger("cityos.cockpit")
 
 
 def city_code(session: Session) -> str:
-    c = identity.city(session=session)
-    return c.code if c else "000000"
+    """The city's division code (read once per unit of work)."""
+    if "cockpit.city" not in session.info:
+        c = identity.city(session=session)
+        session.info["cockpit.city"] = c.code if c else "000000"
+    return str(session.info["cockpit.city"])
 
 
 def _due(session: Session, d: MetricDef, now: datetime) -> bool:

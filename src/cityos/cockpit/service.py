@@ -94,17 +94,21 @@ def _workdays(session: Session) -> Any:
     return cal.workdays_between
 
 
-def indicator_rows(session: Session, d: MetricDef, region: str, periods: list[str]) -> list[indicators.Row]:
-    stored = store.series(session, d.code, region)
-    values = {p: v.value for p, v in stored.items()}
+def indicator_rows(
+    session: Session,
+    d: MetricDef,
+    region: str,
+    periods: list[str],
+    values: dict[str, float | None] | None = None,
+) -> list[indicators.Row]:
+    """The indicators of one metric and region (`values`: its stored series, when already read)."""
+    if values is None:
+        values = {p: v.value for p, v in store.series(session, d.code, region).items()}
     years = {int(p[:4]) for p in periods}
+    annual = d.m.target.annual if region_is_city(session, region) else None
     targets = {
         y: indicators.target_of(
-            values,
-            y,
-            growth_pct=d.m.target.growth_pct,
-            annual=d.m.target.annual if region_is_city(session, region) else None,
-            period_kind=d.m.period,
+            values, y, growth_pct=d.m.target.growth_pct, annual=annual, period_kind=d.m.period
         )
         for y in years
     }
@@ -238,8 +242,11 @@ def ranking(
         return []
     names = {r.code: r.name for r in identity.regions(session=session, level="district")}
     out = []
-    for region in sorted({v.region for v in store.latest(session, code)} - {city}):
-        rows = indicator_rows(session, d, region, [period])
+    by_region: dict[str, dict[str, float | None]] = {}
+    for v in store.latest(session, code):  # one read for every district
+        by_region.setdefault(v.region, {})[v.period] = v.value
+    for region in sorted(set(by_region) - {city}):
+        rows = indicator_rows(session, d, region, [period], by_region[region])
         if not rows:
             continue
         r = rows[0]
