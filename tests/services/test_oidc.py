@@ -11,7 +11,6 @@ import json
 import re
 import secrets
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -197,26 +196,20 @@ def _flow(db, settings, city) -> None:  # type: ignore[no-untyped-def]
         thread.join(timeout=10)
 
 
-def test_cli_prints_the_client_as_json_on_its_last_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    env = {"CITYOS_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    cli = [sys.executable, "-m", "cityos"]
-    subprocess.run([*cli, "init"], env=env, check=True, capture_output=True)
-    out = subprocess.run(
-        [*cli, "oidc", "client", "add", "--name", "不动产系统", "--redirect-uri", REDIRECT],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+def test_cli_prints_the_client_as_json_on_its_last_line(db) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from cityos.cli import app
+
+    runner = CliRunner()
+    out = runner.invoke(app, ["oidc", "client", "add", "--name", "不动产系统", "--redirect-uri", REDIRECT])
+    assert out.exit_code == 0, out.output
     last = json.loads(out.stdout.strip().splitlines()[-1])
     assert set(last) == {"client_id", "client_secret"}
-    bad = subprocess.run(
-        [*cli, "oidc", "client", "add", "--name", "x", "--redirect-uri", "http://evil.example/cb"],
-        env=env,
-        capture_output=True,
-        text=True,
+    bad = runner.invoke(
+        app, ["oidc", "client", "add", "--name", "x", "--redirect-uri", "http://evil.example/cb"]
     )
-    assert bad.returncode == 2 and "redirect_uri" in bad.stderr
+    assert bad.exit_code == 2 and "redirect_uri" in bad.stderr
 
 
 pytestmark = pytest.mark.xdist_group("services-live")
