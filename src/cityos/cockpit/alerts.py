@@ -61,17 +61,15 @@ def evaluate(session: Session, d: MetricDef, *, now: datetime, city: str) -> int
         return 0
     from cityos.cockpit.service import indicator_rows  # the one computation of the indicators
 
-    by_region: dict[str, list[str]] = {}
-    for v in store.latest(session, d.code):
-        by_region.setdefault(v.region, []).append(v.period)
+    by_region = store.by_region(session, d.code)
     live = {
         (a.region, a.rule): a
         for a in session.scalars(select(Alert).where(Alert.metric == d.code, Alert.state == "raised"))
     }
     changed = 0
-    for region, periods in by_region.items():
-        last = max(periods)
-        rows = indicator_rows(session, d, region, [last])
+    for region, values in by_region.items():
+        last = max(values)
+        rows = indicator_rows(session, d, region, [last], values)
         if not rows:
             continue
         for rule, observed, limit, crossed, back in _checks(d, rows[0]):

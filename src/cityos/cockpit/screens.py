@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from cityos.cockpit import indicators, store
+from cityos.cockpit import store
 from cityos.cockpit.compute import city_code
 from cityos.cockpit.definitions import THEMES, MetricDef
 from cityos.cockpit.service import freshness, indicator_rows, open_alerts, ranking
@@ -28,7 +28,14 @@ SPARK = 12
 LEVELS = {6: "district", 9: "street", 12: "community", 14: "grid"}
 
 
-def _tile(session: Session, d: MetricDef, region: str, now: datetime, sts: dict[str, Any]) -> dict[str, Any]:
+def _tile(
+    session: Session,
+    d: MetricDef,
+    region: str,
+    now: datetime,
+    sts: dict[str, Any],
+    values: dict[str, float | None],
+) -> dict[str, Any]:
     f = freshness(d, sts.get(d.code), now)
     tile: dict[str, Any] = {
         "code": d.code,
@@ -42,17 +49,13 @@ def _tile(session: Session, d: MetricDef, region: str, now: datetime, sts: dict[
         "value": None,
         "spark": [],
     }
-    if f["status"] != "ok":
+    if f["status"] != "ok" or not values:
         return tile
-    stored = store.series(session, d.code, region)
-    if not stored:
-        return tile
-    last = max(stored)
-    periods = [p for p in indicators.months_between(indicators.shift(last, -(SPARK * 3 - 1)), last)]
-    rows = indicator_rows(session, d, region, periods)
+    last = max(values)
+    rows = indicator_rows(session, d, region, [last], values)
     cur = rows[-1] if rows else None
     tile.update(cur.as_dict() if cur else {})
-    tile["spark"] = [[r.period, r.value] for r in rows if r.value is not None][-SPARK:]
+    tile["spark"] = [[p, values[p]] for p in sorted(values) if values[p] is not None][-SPARK:]
     growth = None
     if cur is not None:
         growth = cur.ytd_yoy_pct if cur.ytd_yoy_pct is not None else cur.yoy_pct
@@ -139,6 +142,7 @@ def screen(*, session: Session, actor: Principal, theme: str, region: str | None
     region = region or city
     sts = store.statuses(session)
     defs = [d for d in store.definitions(session) if d.theme == theme]
+    stored = store.values_by_metric(session, [d.code for d in defs], region)
     out: dict[str, Any] = {
         "theme": theme,
         "title": THEMES[theme],
@@ -146,7 +150,7 @@ def screen(*, session: Session, actor: Principal, theme: str, region: str | None
         "region_name": _region_name(session, region),
         "city": city,
         "now": now,
-        "tiles": [_tile(session, d, region, now, sts) for d in defs],
+        "tiles": [_tile(session, d, region, now, sts, stored[d.code]) for d in defs],
         "alerts": [
             a for a in open_alerts(session=session, actor=actor) if a["metric"] in {d.code for d in defs}
         ][:12],

@@ -236,15 +236,13 @@ def ranking(
     """Districts ranked by 累计同比 (else 同比) at the period (default: the latest stored)."""
     authorize(actor, "cockpit.view")
     d = _def(session, code)
-    period = period or latest_period(session, code)
+    by_region = store.by_region(session, code)  # one read for every district
+    period = period or max((p for per in by_region.values() for p in per), default=None)
     city = city_code(session)
     if period is None:
         return []
     names = {r.code: r.name for r in identity.regions(session=session, level="district")}
     out = []
-    by_region: dict[str, dict[str, float | None]] = {}
-    for v in store.latest(session, code):  # one read for every district
-        by_region.setdefault(v.region, {})[v.period] = v.value
     for region in sorted(set(by_region) - {city}):
         rows = indicator_rows(session, d, region, [period], by_region[region])
         if not rows:

@@ -73,3 +73,27 @@ def series(session: Session, metric: str, region: str) -> dict[str, MetricValue]
 def latest(session: Session, metric: str) -> list[MetricValue]:
     """Every region's rows of a metric (for rankings and the latest period)."""
     return list(session.scalars(select(MetricValue).where(MetricValue.metric == metric)))
+
+
+def values_by_metric(session: Session, metrics: list[str], region: str) -> dict[str, dict[str, float | None]]:
+    """{metric: {period: value}} of one region, in one light query (no ORM objects): the screens."""
+    out: dict[str, dict[str, float | None]] = {m: {} for m in metrics}
+    rows = session.execute(
+        select(MetricValue.metric, MetricValue.period, MetricValue.value).where(
+            MetricValue.metric.in_(metrics), MetricValue.region == region
+        )
+    )
+    for metric, period, value in rows:
+        out[metric][period] = value
+    return out
+
+
+def by_region(session: Session, metric: str) -> dict[str, dict[str, float | None]]:
+    """{region: {period: value}} of one metric, in one light query: rankings and alerts."""
+    out: dict[str, dict[str, float | None]] = {}
+    rows = session.execute(
+        select(MetricValue.region, MetricValue.period, MetricValue.value).where(MetricValue.metric == metric)
+    )
+    for region, period, value in rows:
+        out.setdefault(region, {})[period] = value
+    return out
