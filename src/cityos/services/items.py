@@ -84,7 +84,7 @@ def item_out(session: Session, item: ServiceItem, by_id: dict[int, Any] | None =
                 id=m.id,
                 name=m.name,
                 required=m.required,
-                source=m.source,  # type: ignore[arg-type]
+                source=m.source,
                 license_kind=m.license_kind,
                 resource_code=m.resource_code,
                 resource_fields=list(m.resource_fields or []),
@@ -315,7 +315,7 @@ def import_workbook(*, session: Session, actor: Principal, data: bytes) -> int:
             m = MaterialIn(
                 name=r["name"],
                 required=required,
-                source=source,  # type: ignore[arg-type]
+                source=source,
                 license_kind=r["license_kind"] or None,
                 resource_code=r["resource_code"] or None,
                 resource_fields=[f.strip() for f in r["resource_fields"].split(",") if f.strip()],

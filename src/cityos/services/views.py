@@ -193,7 +193,7 @@ async def act(
         if action in ("approve", "reject", "send_back"):
             return service.decide(
                 session=session, actor=p, number=number, data=DecisionIn(decision=action, reason=reason)
-            )  # type: ignore[arg-type]
+            )
         if action == "issue":
             return service.issue_result(session=session, actor=p, number=number)
         if action == "rate":
