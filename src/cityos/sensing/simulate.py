@@ -99,14 +99,15 @@ def ensure_rules(session: Session, actor: Principal) -> None:
             rules.save_rule(session=session, actor=actor, rule=r)
 
 
-def fleet_plan(session: Session, n: int, prefix: str = "sim") -> list[DeviceIn]:
+def fleet_plan(session: Session, n: int, prefix: str = "sim", start: float = 0.0) -> list[DeviceIn]:
+    """`n` devices over the grids in code order, from the fraction `start` of them on."""
     grids = sorted(geo.grid_polygons(session=session).items())
     if not grids:
         return []
     out = []
     for i in range(n):
         kind, short, label = KINDS[0] if i % 10 < 7 else KINDS[1] if i % 10 < 9 else KINDS[2]
-        _code, poly = grids[(i * len(grids)) // max(n, 1)]
+        _code, poly = grids[(int(start * len(grids)) + (i * len(grids)) // max(n, 1)) % len(grids)]
         p = poly.representative_point()
         out.append(
             DeviceIn(
@@ -122,11 +123,13 @@ def fleet_plan(session: Session, n: int, prefix: str = "sim") -> list[DeviceIn]:
     return out
 
 
-def ensure_fleet(db: Database, actor: Principal, n: int, prefix: str = "sim") -> list[SimDevice]:
+def ensure_fleet(
+    db: Database, actor: Principal, n: int, prefix: str = "sim", start: float = 0.0
+) -> list[SimDevice]:
     """Register the simulated devices that are missing (and the default rules); their passwords."""
     with db.transaction() as s:
         ensure_rules(s, actor)
-        plan = fleet_plan(s, n, prefix)
+        plan = fleet_plan(s, n, prefix, start)
         for d in plan:
             with contextlib.suppress(Conflict):
                 registry.save_device(s, actor, d, create_only=True)
