@@ -162,3 +162,16 @@ def test_issued_license_verifies_then_revoked_and_rotation_keeps_old_ones(db, ci
     clock.set_now(clock.now() + timedelta(days=3 * 366))
     with db.reader() as s:
         assert service.verify(session=s, payload=second.payload).status == "expired"
+
+
+def test_the_fast_base45_decoder_agrees_with_the_reference_package() -> None:
+    import os
+
+    import base45
+
+    for n in range(0, 200):
+        data = os.urandom(n)
+        assert credential.b45decode(base45.b45encode(data).decode()) == data
+    for bad in ("GGW", "a", "ZZZ", "AB:C"):
+        with pytest.raises(ValueError):
+            credential.b45decode(bad)

@@ -21,6 +21,7 @@ from typing import Any
 
 import base45
 import cbor2
+import numpy as np
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -32,6 +33,34 @@ MAX_PAYLOAD = 4096  # characters; a license payload is a few hundred
 
 class Malformed(ValueError):
     """Not a payload of ours: wrong prefix, base45, zlib, CBOR or COSE structure."""
+
+
+_B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+_B45_TABLE = np.full(256, 255, dtype=np.uint8)
+_B45_TABLE[np.frombuffer(_B45.encode(), dtype=np.uint8)] = np.arange(45, dtype=np.uint8)
+
+
+def b45decode(text: str) -> bytes:
+    """RFC 9285 base45 decoding, vectorised (the pure-Python `base45` package's decoder costs more
+    than the signature check); the `base45` package encodes and the tests hold the two to agree."""
+    raw = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    vals = _B45_TABLE[raw].astype(np.uint32)
+    if (vals == 255).any() or len(vals) % 3 == 1:
+        raise ValueError("not base45")
+    full = len(vals) // 3 * 3
+    tri = vals[:full].reshape(-1, 3)
+    n = tri[:, 0] + tri[:, 1] * 45 + tri[:, 2] * 2025
+    if (n > 0xFFFF).any():
+        raise ValueError("not base45")
+    out = np.empty((len(n), 2), dtype=np.uint8)
+    out[:, 0], out[:, 1] = n >> 8, n & 0xFF
+    data = out.tobytes()
+    if full < len(vals):
+        m = int(vals[full] + vals[full + 1] * 45)
+        if m > 0xFF:
+            raise ValueError("not base45")
+        data += bytes([m])
+    return data
 
 
 def b64u(data: bytes) -> str:
@@ -84,7 +113,7 @@ def decode(text: str) -> Decoded:
     if len(text) > MAX_PAYLOAD or not text.startswith(CONTEXT):
         raise Malformed("prefix")
     try:
-        raw = zlib.decompress(base45.b45decode(text[len(CONTEXT) :]), bufsize=MAX_PAYLOAD * 4)
+        raw = zlib.decompress(b45decode(text[len(CONTEXT) :]), bufsize=MAX_PAYLOAD * 4)
         obj = cbor2.loads(raw)
         if isinstance(obj, cbor2.CBORTag):
             if obj.tag != 18:
