@@ -7,6 +7,7 @@ public guide and verification pages are in public.py."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import segno
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -37,7 +38,7 @@ NAV = [
 def qr_svg(payload: str, request: Request) -> str:
     """The QR code of a license: the verification page's URL with the payload (scanned by any
     phone camera) as an inline SVG data URI."""
-    url = str(request.base_url).rstrip("/") + "/verify?c=" + payload
+    url = str(request.base_url).rstrip("/") + "/verify?c=" + quote(payload, safe="")
     return segno.make(url, error="m").svg_data_uri(scale=3)
 
 
