@@ -18,12 +18,6 @@ CITYOS = [sys.executable, "-m", "cityos"]
 def test_import_then_token_prints_the_password_alone_on_the_last_line(tmp_path: Path) -> None:
     env = {**os.environ, "CITYOS_HOME": str(tmp_path / "home")}
     env.pop("CITYOS_DATABASE_URL", None)
-    bad = tmp_path / "bad.csv"
-    bad.write_text("id,type,name\nwl-1,FloodMonitoring,水位一\nwl-2,Teapot,坏\n", encoding="utf-8")
-    r = subprocess.run(
-        [*CITYOS, "sensing", "device", "import", str(bad)], env=env, capture_output=True, text=True
-    )
-    assert r.returncode == 2 and "device_import_failed" in r.stderr
     good = tmp_path / "good.csv"
     good.write_text("id,type,name\nwl-1,FloodMonitoring,水位一\n", encoding="utf-8")
     r = subprocess.run(
@@ -41,7 +35,3 @@ def test_import_then_token_prints_the_password_alone_on_the_last_line(tmp_path: 
         stored = c.execute(text("SELECT token_hash FROM sensing_devices WHERE id = 'wl-1'")).scalar()
     eng.dispose()
     assert stored == hashlib.sha256(password.encode()).hexdigest()
-    r = subprocess.run(
-        [*CITYOS, "sensing", "device", "token", "nope"], env=env, capture_output=True, text=True
-    )
-    assert r.returncode == 3
