@@ -94,10 +94,17 @@ async def apply(
     code: str, request: Request, session: Session = S, p: Principal = Depends(RequirePage())
 ) -> Response:
     form = await request.form()
+    try:
+        return _apply(code, request, session, p, form)
+    finally:
+        await form.close()  # the uploads' spooled files
+
+
+def _apply(code: str, request: Request, session: Session, p: Principal, form: Any) -> Response:
     item = service.get_item(session=session, code=code)
     uploads: dict[int, str] = {}
     for m in item.materials:
-        for f in chosen_files(form.getlist(f"file_{m.id}")):  # type: ignore[arg-type]
+        for f in chosen_files(form.getlist(f"file_{m.id}")):
             uploads[m.id] = files.store(read_upload(f))
     data = ApplyIn(
         item_code=code,
@@ -179,6 +186,13 @@ async def act(
     number: str, action: str, request: Request, session: Session = S, p: Principal = Depends(RequirePage())
 ) -> Response:
     form = await request.form()
+    try:
+        return _act(number, action, request, session, p, form)
+    finally:
+        await form.close()  # the uploads' spooled files
+
+
+def _act(number: str, action: str, request: Request, session: Session, p: Principal, form: Any) -> Response:
     reason = str(form.get("reason") or "")
 
     def run() -> Any:
@@ -212,7 +226,7 @@ async def act(
             a = service.get_application(session=session, actor=p, number=number)
             uploads = {}
             for m in a.materials:
-                for f in chosen_files(form.getlist(f"file_{m.material_id}")):  # type: ignore[arg-type]
+                for f in chosen_files(form.getlist(f"file_{m.material_id}")):
                     uploads[m.material_id] = files.store(read_upload(f))
             return service.supplement(session=session, actor=p, number=number, uploads=uploads)
         if action == "appeal":
