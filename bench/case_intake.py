@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import os
 import random
+import signal
 import socket
 import statistics
 import subprocess
@@ -22,6 +23,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import text
@@ -49,16 +51,32 @@ def setup(env: dict[str, str]) -> str:
     ).stdout.split()[-1]
 
 
+def load() -> str:
+    return "load " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(p / 100 * len(xs)))]
 
 
 async def post_load(url: str, key: str, n: int, conc: int) -> tuple[float, list[float], int]:
+    from shapely.geometry import Point, shape
+
     from cityos.demo.geometry import generate
 
-    grids = generate("small").grids["features"]
     rng = random.Random(7)
+    polys = [shape(f["geometry"]) for f in generate("small").grids["features"]]
+
+    def inside(poly: Any) -> tuple[float, float]:  # a random point of a grid (any shape)
+        x0, y0, x1, y1 = poly.bounds
+        for _ in range(50):
+            x, y = rng.uniform(x0, x1), rng.uniform(y0, y1)
+            if poly.contains(Point(x, y)):
+                return x, y
+        p = poly.representative_point()
+        return p.x, p.y
+
     codes = ["E0402", "E0404", "E0102", "C0110", "E0201", "C0306"]
     lat_ms: list[float] = []
     errors = 0
@@ -66,9 +84,7 @@ async def post_load(url: str, key: str, n: int, conc: int) -> tuple[float, list[
 
     async def one(client: httpx.AsyncClient) -> None:
         nonlocal errors
-        ring = rng.choice(grids)["geometry"]["coordinates"][0]
-        lon = rng.uniform(ring[0][0], ring[2][0])
-        lat = rng.uniform(ring[0][1], ring[2][1])
+        lon, lat = inside(rng.choice(polys))
         data = {
             "api_key": key,
             "service_code": rng.choice(codes),
@@ -162,19 +178,13 @@ def run_backend(name: str, db_url: str | None, args: argparse.Namespace) -> None
         db_url = f"sqlite:///{home / 'cityos.db'}"
     key = setup(env)
     port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "cityos.web.main:app",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-    )
+    cmd = [sys.executable, "-m", "uvicorn", "cityos.web.main:app", "--port", str(port)]
+    cmd += ["--log-level", "warning", "--workers", str(args.workers)]
+    if args.profile:  # py-spy samples the server (and its workers) into a flame graph
+        spy = str(Path(sys.executable).with_name("py-spy"))
+        out = f"{args.profile}-{name}.svg"
+        cmd = [spy, "record", "--subprocesses", "--rate", "200", "-o", out, "--", *cmd]
+    server = subprocess.Popen(cmd, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -188,7 +198,7 @@ def run_backend(name: str, db_url: str | None, args: argparse.Namespace) -> None
         print(
             f"[{name}] Open311 POST: {rate:,.0f} requests/s, p50 {statistics.median(lat):.1f} ms, "
             f"p99 {pct(lat, 99):.1f} ms ({args.requests} requests, {args.concurrency} concurrent, "
-            f"{errors} errors)"
+            f"{errors} errors; {load()})"
         )
         secs = bulk_cases(db_url, args.rows)
         print(f"[{name}] stored {args.rows:,} more cases in {secs:.0f} s")
@@ -202,11 +212,11 @@ def run_backend(name: str, db_url: str | None, args: argparse.Namespace) -> None
             lat = asyncio.run(get_load(url, path, h, 200, 4))
             print(
                 f"[{name}] GET {path}: p50 {statistics.median(lat):.1f} ms, p99 {pct(lat, 99):.1f} ms "
-                f"(200 requests, 4 concurrent, with {args.rows:,}+ cases)"
+                f"(200 requests, 4 concurrent, with {args.rows:,}+ cases; {load()})"
             )
     finally:
-        server.terminate()
-        server.wait(10)
+        server.send_signal(signal.SIGINT)  # py-spy writes its flame graph on SIGINT
+        server.wait(60)
 
 
 def main() -> None:
@@ -215,6 +225,8 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--only", choices=["sqlite", "postgresql"])
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    ap.add_argument("--profile", help="py-spy flame graph path prefix (adds -<database>.svg)")
     args = ap.parse_args()
     if args.only != "postgresql":
         run_backend("sqlite", None, args)

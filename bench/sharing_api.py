@@ -25,6 +25,7 @@ import os
 import platform
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -345,6 +346,8 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--database-url", default="", help="a PostgreSQL server (a bench database is made on it)")
     ap.add_argument("--formats", default="csv,ndjson,parquet")
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    ap.add_argument("--profile", help="write a py-spy flame graph of the server to this SVG path")
     args = ap.parse_args()
 
     path = population_csv(args.rows)
@@ -369,7 +372,8 @@ def main() -> None:
         slug, token, load_s, rows = setup(path)
         print(
             f"machine: {platform.machine()} python {platform.python_version()}, duckdb {duckdb.__version__}, "
-            f"{backend}; server: uvicorn cityos.web.main:app, 1 process; clients: asyncio httpx, same machine"
+            f"{backend}; server: uvicorn cityos.web.main:app, {args.workers} process(es); "
+            "clients: asyncio httpx, same machine"
         )
         print(
             f"[{backend}] service.load of {path.name} ({path.stat().st_size / 1e6:,.0f} MB, {rows:,} rows, "
@@ -379,19 +383,12 @@ def main() -> None:
         keys = sample_keys(slug)
 
         port = free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "cityos.web.main:app",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            env=os.environ.copy(),
-        )
+        cmd = [sys.executable, "-m", "uvicorn", "cityos.web.main:app", "--port", str(port)]
+        cmd += ["--log-level", "warning", "--workers", str(args.workers)]
+        if args.profile:  # py-spy samples the server (and its workers) into a flame graph
+            spy = str(Path(sys.executable).with_name("py-spy"))
+            cmd = [spy, "record", "--subprocesses", "--rate", "200", "-o", args.profile, "--", *cmd]
+        server = subprocess.Popen(cmd, env=os.environ.copy())
         base = f"http://127.0.0.1:{port}"
         for _ in range(200):
             try:
@@ -409,7 +406,8 @@ def main() -> None:
             f"[{backend}] GET /api/v1/data/{{code}}/rows/{{id_number}}: {calls / elapsed:,.0f} calls/s, "
             f"p50 {pct(lat, 50):.1f} ms, p95 {pct(lat, 95):.1f} ms, p99 {pct(lat, 99):.1f} ms "
             f"({calls:,} calls in {elapsed:.1f} s, {args.concurrency} concurrent, {errors} errors, "
-            f"random keys of {rows:,} rows)"
+            f"random keys of {rows:,} rows; {args.workers} server process(es); "
+            f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())})"
         )
         print(
             f"[{backend}] audit trail: {grown:,} lookup records for {calls:,} calls "
@@ -432,8 +430,8 @@ def main() -> None:
             print(f"[{backend}] audit chain verifies: {audit.verify(s).ok}")
     finally:
         if server is not None:
-            server.terminate()
-            server.wait(10)
+            server.send_signal(signal.SIGINT)  # py-spy writes its flame graph on SIGINT
+            server.wait(60)
         from cityos.core.db import get_db
 
         get_db().engine.dispose()

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from cityos.cases import attachments, service, taxonomy
@@ -134,8 +135,10 @@ def _fmt(fmt: str) -> str:
 
 def _jurisdiction(request: Request, session: Session) -> None:
     j = request.query_params.get("jurisdiction_id")
+    if not j:  # optional in the specification: nothing to check, nothing to read
+        return
     city = identity.city(session=session)
-    if j and (city is None or j != city.code):
+    if city is None or j != city.code:
         raise Open311Error(
             404, f"jurisdiction_id {j} not found; this endpoint serves {city.code if city else ''}"
         )
@@ -462,7 +465,9 @@ async def post_request(request: Request, fmt: str) -> Response:
             f, "requests", [{"service_request_id": c.number, "service_notice": None, "account_id": None}]
         )
 
-    return handle(request, fmt, go)
+    # The unit of work is blocking database I/O: in the thread pool, as FastAPI runs sync routes, so
+    # the event loop keeps reading other requests while this one waits on the database.
+    return await run_in_threadpool(handle, request, fmt, go)
 
 
 @router.get("/servicerequestupdates.{fmt}")

@@ -58,6 +58,8 @@ def common_categories(*, session: Session, limit: int = 8, days: int = 365) -> l
 def category_exists(*, session: Session, code: str) -> bool:
     """Is `code` an active 小类 (one primary-key read, kept in the session for the report)."""
     c = session.get(CaseCategory, code)
+    # the identity map holds objects weakly: without a reference the report would read it again
+    session.info.setdefault("cases.categories", {})[code] = c
     return c is not None and c.active
 
 
@@ -415,10 +417,7 @@ def _public(session: Session, rows: list[Case], chains: bool = False) -> list[Pu
     timelines: dict[int, list[TimelineEntry]] = {i: [] for i in ids}
     for ev in session.scalars(select(CaseEvent).where(CaseEvent.case_id.in_(ids)).order_by(CaseEvent.id)):
         timelines[ev.case_id].append(TimelineEntry.model_validate(ev))
-    depts = {
-        d: identity.get_department(session=session, id=d).name
-        for d in {c.department_id for c in rows if c.department_id}
-    }
+    depts = identity.department_names(session=session, ids={c.department_id for c in rows if c.department_id})
     out = []
     for case, dto in zip(rows, _outs(session, rows), strict=True):
         chain = (

@@ -198,6 +198,15 @@ def departments(*, session: Session, kind: str | None = None) -> list[Department
     return [_dept_out(d) for d in session.scalars(q)]
 
 
+def department_names(*, session: Session, ids: Iterable[int]) -> dict[int, str]:
+    """Names of the departments `ids` in one query (a page of cases names its agencies)."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = session.execute(select(Department.id, Department.name).where(Department.id.in_(wanted)))
+    return {dept_id: name for dept_id, name in rows}
+
+
 def get_department(*, session: Session, code: str | None = None, id: int | None = None) -> DepartmentOut:
     row = (
         session.get(Department, id)
