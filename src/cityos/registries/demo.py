@@ -189,6 +189,36 @@ GRANTS = {
 }
 
 
+def _grant(s: Any, consumer: Principal, provider: Principal, code: str, fields: list[str]) -> None:
+    """Ask and approve; a request the consumer already has pending (another module's demo) is the
+    one answered, with these fields granted in clear."""
+    pending = catalog.requests(session=s, actor=consumer, box="outgoing", state="pending", code=code)
+    if pending:
+        rid = pending[0].id
+    else:
+        rid = catalog.request_access(
+            session=s,
+            actor=consumer,
+            code=code,
+            data=AccessRequestIn(
+                purpose="数据交叉比对和基础库建设",
+                legal_basis="《社会救助暂行办法》第六十一条；《政务信息资源共享管理暂行办法》",
+                fields=fields,
+            ),
+        ).id
+    catalog.decide_request(
+        session=s,
+        actor=provider,
+        request_id=rid,
+        decision=DecisionIn(
+            approve=True,
+            reason="同意，按最小必要原则提供，比对字段明文。",
+            fields=fields,
+            clear_fields=fields,
+        ),
+    )
+
+
 def populate(ctx: DemoContext) -> None:
     codes: dict[str, str] = dict(ctx.extra.get("catalog", {}).get("codes", {}))
     if "population" not in codes:
@@ -227,24 +257,7 @@ def populate(ctx: DemoContext) -> None:
                 service.bind(session=s, actor=ctx.system, name=part, code=code)
         for consumer, parts in GRANTS.items():
             for part, fields in parts.items():
-                req = catalog.request_access(
-                    session=s,
-                    actor=st[consumer],
-                    code=codes[part],
-                    data=AccessRequestIn(
-                        purpose="数据交叉比对和基础库建设",
-                        legal_basis="《社会救助暂行办法》第六十一条；《政务信息资源共享管理暂行办法》",
-                        fields=fields,
-                    ),
-                )
-                catalog.decide_request(
-                    session=s,
-                    actor=st[providers[part]],
-                    request_id=req.id,
-                    decision=DecisionIn(
-                        approve=True, reason="同意，按最小必要原则提供，比对字段明文。", clear_fields=fields
-                    ),
-                )
+                _grant(s, st[consumer], st[providers[part]], codes[part], fields)
         service.install_shipped(session=s, actor=ctx.system)
     for code in service.CHECKS:
         with ctx.db.transaction() as s:
