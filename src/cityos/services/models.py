@@ -95,6 +95,9 @@ class Application(Base):
 
     __table_args__ = (
         Index("ix_svc_applications_dept_state", "department_id", "state", "id"),
+        Index("ix_svc_applications_dept_id", "department_id", "id"),
+        Index("ix_svc_applications_state_id", "state", "id"),
+        Index("ix_svc_applications_name", "applicant_name"),
         Index("ix_svc_applications_applicant", "applicant_user_id", "id"),
         Index("ix_svc_applications_code", "applicant_code"),
         Index("ix_svc_applications_item", "item_id", "state"),

@@ -235,6 +235,9 @@ def upgrade() -> None:
         "ix_svc_applications_dept_state", "svc_applications", ["department_id", "state", "id"], unique=False
     )
     op.create_index("ix_svc_applications_item", "svc_applications", ["item_id", "state"], unique=False)
+    op.create_index("ix_svc_applications_dept_id", "svc_applications", ["department_id", "id"], unique=False)
+    op.create_index("ix_svc_applications_state_id", "svc_applications", ["state", "id"], unique=False)
+    op.create_index("ix_svc_applications_name", "svc_applications", ["applicant_name"], unique=False)
     op.create_table(
         "svc_item_materials",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -310,6 +313,9 @@ def downgrade() -> None:
     op.drop_table("svc_rectifications")
     op.drop_index(op.f("ix_svc_item_materials_item_id"), table_name="svc_item_materials")
     op.drop_table("svc_item_materials")
+    op.drop_index("ix_svc_applications_name", table_name="svc_applications")
+    op.drop_index("ix_svc_applications_state_id", table_name="svc_applications")
+    op.drop_index("ix_svc_applications_dept_id", table_name="svc_applications")
     op.drop_index("ix_svc_applications_item", table_name="svc_applications")
     op.drop_index("ix_svc_applications_dept_state", table_name="svc_applications")
     op.drop_index("ix_svc_applications_code", table_name="svc_applications")
