@@ -155,7 +155,8 @@ class _Text(HTMLParser):
         self._skip = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
+        # a textarea holds what a person edits (a schema, a metric file), like an input's value
+        if tag in ("script", "style", "textarea"):
             self._skip += 1
         a = dict(attrs)
         for k in self.READ_ATTRS:
@@ -167,7 +168,7 @@ class _Text(HTMLParser):
             self.links.append(str(a["href"]))
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self._skip:
+        if tag in ("script", "style", "textarea") and self._skip:
             self._skip -= 1
 
     def handle_data(self, data: str) -> None:

@@ -130,9 +130,10 @@ def region_is_city(session: Session, region: str) -> bool:
 def _refused(d: MetricDef, f: dict[str, Any]) -> Forbidden:
     det = f.get("detail") or {}
     return Forbidden(
-        "The source of {metric} refused the cockpit's read ({reason})",
+        "The source of {metric} refused the cockpit's read; it is not shown as 0",
         code="source_refused",
-        params={"metric": d.code, "reason": det.get("code", "")},
+        params={"metric": d.m.name},
+        details={"metric": d.code, "refusal": det.get("code", "")},
     )
 
 
