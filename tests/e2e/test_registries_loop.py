@@ -13,7 +13,8 @@ import pytest
 
 from tests.e2e.conftest import login, screenshot
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+# the first browser test of a run pays for building the demo city (minutes on a loaded machine)
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e"), pytest.mark.timeout(900)]
 
 STEWARD_PASSWORD = "demo-data-steward-2026"
 
