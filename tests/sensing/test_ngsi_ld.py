@@ -131,7 +131,7 @@ def test_create_get_query_patch_delete(ngsi):  # type: ignore[no-untyped-def]
     assert gone.status_code == 404 and gone.json()["type"] == ERR + "ResourceNotFound"
 
 
-def test_upsert_batch(ngsi):  # type: ignore[no-untyped-def]
+def upsert_batch(ngsi):  # type: ignore[no-untyped-def]
     c, _ = ngsi
     batch = [entity(f"urn:ngsi-ld:FloodMonitoring:b-{i}", 0.1 * i) for i in range(3)]
     r = c.post("/ngsi-ld/v1/entityOperations/upsert", json=batch)
@@ -151,7 +151,7 @@ def test_upsert_batch(ngsi):  # type: ignore[no-untyped-def]
     )
 
 
-def test_errors_are_problem_details(ngsi):  # type: ignore[no-untyped-def]
+def errors_are_problem_details(ngsi):  # type: ignore[no-untyped-def]
     c, geo_token = ngsi
 
     def kind(r: Any) -> tuple[int, str]:
@@ -213,3 +213,8 @@ def test_an_entity_update_is_telemetry_and_runs_the_rules(ngsi, db):  # type: ig
     with db.reader() as s:
         (alarm,) = service.list_alarms(session=s, actor=identity.SYSTEM)
     assert alarm.device_id == "dr-1" and alarm.value == 0.8
+
+
+def test_upsert_batch_and_errors(ngsi):  # type: ignore[no-untyped-def]
+    upsert_batch(ngsi)
+    errors_are_problem_details(ngsi)

@@ -56,7 +56,7 @@ def open_alarms(db: Any) -> list[Any]:
         return service.list_alarms(session=s, actor=identity.SYSTEM)
 
 
-def test_device_is_placed_in_its_grid_and_has_credentials(sensed, db):  # type: ignore[no-untyped-def]
+def device_is_placed_in_its_grid_and_has_credentials(sensed, db):  # type: ignore[no-untyped-def]
     city, _rule = sensed
     with db.transaction() as s:
         dev = service.get_device(session=s, actor=identity.SYSTEM, device_id="dr-1")
@@ -76,7 +76,7 @@ def test_device_is_placed_in_its_grid_and_has_credentials(sensed, db):  # type: 
             service.ingest_device(session=s, token=cred.password, device_id="dr-1", payload={"x": 1})
 
 
-def test_visibility_follows_region_and_department(sensed, db):  # type: ignore[no-untyped-def]
+def visibility_follows_region_and_department(sensed, db):  # type: ignore[no-untyped-def]
     city, _ = sensed
     with db.reader() as s:
         assert [d.id for d in service.list_devices(session=s, actor=city.as_role("dispatcher"))] == ["dr-1"]
@@ -85,7 +85,7 @@ def test_visibility_follows_region_and_department(sensed, db):  # type: ignore[n
             service.get_device(session=s, actor=city.as_role("citizen"), device_id="dr-1")
 
 
-def test_import_reports_every_bad_row_and_writes_nothing(sensed, db):  # type: ignore[no-untyped-def]
+def import_reports_every_bad_row_and_writes_nothing(sensed, db):  # type: ignore[no-untyped-def]
     csv = (
         "设备编号,类型,名称,经度,纬度,权属部门,安装位置\n"
         "mh-1,ManholeCover,井盖一,118.3515,35.0515,cgj,路口东\n"
@@ -113,7 +113,7 @@ def test_import_reports_every_bad_row_and_writes_nothing(sensed, db):  # type: i
         assert mh.grid_code == G1 and mh.meta == {"安装位置": "路口东"}
 
 
-def test_bad_payloads_are_rejected_with_a_reason_and_counted(sensed, db):  # type: ignore[no-untyped-def]
+def bad_payloads_are_rejected_with_a_reason_and_counted(sensed, db):  # type: ignore[no-untyped-def]
     with db.transaction() as s:
         r = service.ingest_http(
             session=s,
@@ -275,7 +275,7 @@ def test_rollups_and_series(sensed, db):  # type: ignore[no-untyped-def]
         assert service.purge(session=s) == 18
 
 
-def test_rule_editor_refuses_incomplete_rules(sensed, db):  # type: ignore[no-untyped-def]
+def rule_editor_refuses_incomplete_rules(sensed, db):  # type: ignore[no-untyped-def]
     with db.transaction() as s:
         for bad in (
             RuleIn(name="x", device_type="FloodMonitoring", attr="a", op="between", high=1),
@@ -287,7 +287,7 @@ def test_rule_editor_refuses_incomplete_rules(sensed, db):  # type: ignore[no-un
                 service.save_rule(session=s, actor=identity.SYSTEM, rule=bad)
 
 
-def test_register_twice_conflicts_and_outside_the_city_is_refused(sensed, db):  # type: ignore[no-untyped-def]
+def register_twice_conflicts_and_outside_the_city_is_refused(sensed, db):  # type: ignore[no-untyped-def]
     with db.transaction() as s:
         with pytest.raises(Exception, match="already exists"):
             service.register_device(
@@ -299,3 +299,16 @@ def test_register_twice_conflicts_and_outside_the_city_is_refused(sensed, db):  
                 actor=identity.SYSTEM,
                 device=DeviceIn(id="far", type="FloodMonitoring", name="x", lon=LON + 5, lat=LAT),
             )
+
+
+def test_registry_visibility_credentials_and_the_rule_editor(sensed, db):  # type: ignore[no-untyped-def]
+    """One city for the checks that raise no alarm (the fixture's setup dominates their cost)."""
+    visibility_follows_region_and_department(sensed, db)
+    register_twice_conflicts_and_outside_the_city_is_refused(sensed, db)
+    rule_editor_refuses_incomplete_rules(sensed, db)
+    device_is_placed_in_its_grid_and_has_credentials(sensed, db)
+
+
+def test_import_and_bad_payloads(sensed, db):  # type: ignore[no-untyped-def]
+    import_reports_every_bad_row_and_writes_nothing(sensed, db)
+    bad_payloads_are_rejected_with_a_reason_and_counted(sensed, db)
