@@ -42,7 +42,7 @@ def _names(session: Session) -> dict[str, Any]:
             rnames[code] = catalog.get_resource(session=session, code=code).name
         except CityOSError:
             continue
-    titles = {f.name: f.title for r in service.REGISTRIES.values() for f in r.fields}
+    titles = {f"{r.code}.{f.name}": f.title for r in service.REGISTRIES.values() for f in r.fields}
     return {
         "rnames": rnames,
         "dept_names": {d.code: d.name for d in identity.departments(session=session)},
