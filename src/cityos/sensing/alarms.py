@@ -37,9 +37,10 @@ def _open(session: Session, rule: Rule, dev: Device) -> Alarm | None:
 
 
 def _message(rule: Rule, value: float | None) -> str:
+    """The rule's name and the value (or the silent minutes): names are the operators' words."""
     if rule.kind == "nodata":
-        return f"{rule.name} ({rule.minutes} min)"[:300]
-    return f"{rule.name} ({rule.attr} = {value:g})"[:300] if value is not None else rule.name[:300]
+        return f"{rule.name}（{rule.minutes} 分钟无数据）"[:300]
+    return f"{rule.name}（{value:g}）"[:300] if value is not None else rule.name[:300]
 
 
 def _record(session: Session, alarm: Alarm, action: str, actor: str = SYSTEM_ACTOR, **payload: Any) -> None:

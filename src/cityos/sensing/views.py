@@ -42,12 +42,17 @@ def devices(
     error: str | None = None,
     status: int = 200,
 ) -> Response:
+    from cityos.geo import service as geo
+
+    rows = service.list_devices(session=session, actor=p, type=type or None)
+    codes = sorted({d.grid_code for d in rows if d.grid_code})
     return render(
         request,
         "sensing/devices.html",
         {
             **_common(),
-            "devices": service.list_devices(session=session, actor=p, type=type or None),
+            "devices": rows,
+            "grid_names": geo.grid_names(session=session, codes=codes) if codes else {},
             "counts": service.device_count(session=session, actor=p),
             "alarms": service.list_alarms(session=session, actor=p),
             "type": type or "",
