@@ -114,7 +114,7 @@ def test_requests_are_answered_pending_and_escalated(demo: dict[str, Any]) -> No
     states = [r.state for r in reqs]
     assert states.count("approved") >= 3 and "refused" in states
     pending = [r for r in reqs if r.state == "pending"]
-    assert len(pending) == 2
+    assert sorted(r.consumer_code for r in pending) == ["jtj", "jyj", "zwfw"]  # zwfw: 税务局's to answer
     assert [r.consumer_code for r in pending if r.escalated_at is not None] == ["jtj"]
     assert any(r.clear_fields for r in reqs if r.state == "approved")
 

@@ -1,6 +1,7 @@
 """The demo city's defaults: its dispatch rules send a district's cases to the district's own
 bodies, its cases are dated from the build's clock with a realistic mix of traffic lights, and
-every demo account finds work in its queue (asked through cases.service, under policy.visible)."""
+every demo account finds work in its queue (asked through cases.service, under policy.visible,
+and catalog.service for the data steward)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from cityos.cases import service
 from cityos.cases.flows import OPEN_STATES
+from cityos.catalog import service as catalog
 from cityos.core import clock
 from cityos.core.db import use_db
 from cityos.core.settings import load_settings, use_settings
@@ -101,3 +103,10 @@ def test_every_demo_account_finds_work(demo: Any) -> None:
         assert not idle
         gw = demo.user("grid_worker")
         assert service.list_cases(session=s, actor=gw, state="handled", limit=1).items
+        # the data steward (税务局): a request for their department's data to answer
+        steward = demo.user("data_steward")
+        queue = catalog.work_counts(session=s, actor=steward)
+        assert queue["to_answer"] + queue["stale"] + queue["to_review"] > 0, queue
+        assert queue["to_answer"] >= 1
+        # the printed grid worker: a task sent to them (核实 / 核查), open in their 待办
+        assert service.task_counts(session=s, actor=gw)["open_tasks"] >= 1

@@ -8,6 +8,8 @@ deadline and audit record is real.
 - **Today's work**: open cases in every stage, dated back from "now" on the working calendar so
   that most are green, some yellow and a few red, with reports of the last hour; every handling
   body, every district's inspector, the printed grid worker and the printed citizen has some.
+- **Tasks** (核实 / 核查) sent to grid workers today: two open for the printed grid worker, and
+  verifications sent to (and mostly answered by) other workers.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from cityos.cases import service
-from cityos.cases.schemas import CaseOut, ReportIn
+from cityos.cases.schemas import CaseOut, ReportIn, TaskAnswerIn, TaskIn, TaskOut
 from cityos.core import calendar, clock
 from cityos.core.errors import CityOSError
 from cityos.demo.context import DemoContext
@@ -179,6 +181,7 @@ def populate(ctx: DemoContext) -> None:
     try:
         _history(w, n, advance)
         _today(w, n_open, advance)
+        _tasks(w)
     finally:
         clock.set_now(None)
     with ctx.db.transaction() as s:
@@ -246,6 +249,62 @@ def _history(w: _World, n: int, advance: Callable[[], None]) -> None:
                 step(inspector, "verify", rng.uniform(0.5, 3.5))
         except (CityOSError, _Later):
             continue
+
+
+TASKS_PER_WORKER_GRID = 30  # how many other grid workers are sent a task today (some answered)
+
+
+def _tasks(w: _World) -> None:
+    """Tasks sent to grid workers today (核实 / 核查): the printed grid worker has a re-check of the
+    case in their grid that waits for verification and a fresh citizen's report to verify, both
+    open; other workers with a case waiting in their grid were sent one, and answered a report's
+    verification (which changes no state, so today's traffic-light mix stays as made)."""
+    ctx, rng = w.ctx, w.rng
+    gw = ctx.user("grid_worker")
+    grid = next((g for g in w.grids if g[0] == gw.region_code), None)
+    if grid is None:
+        return
+    with ctx.db.transaction() as s:
+        clock.set_now(ctx.now - timedelta(minutes=50))
+        citizen = w.citizens[0] if w.citizens else ctx.user("citizen")
+        fresh = w.report(s, grid, rng.choice(list(DESCRIPTIONS)), citizen, False)
+        clock.set_now(ctx.now - timedelta(minutes=35))
+        _send(s, w.dispatcher, fresh.id, "verify_report", gw, "请到现场核实群众反映的情况是否属实")
+        waiting = service.list_cases(session=s, actor=gw, state="handled", limit=1).items
+        inspector = w.inspectors.get(grid[0][:6], w.dispatcher)
+        if waiting:
+            clock.set_now(ctx.now - timedelta(minutes=80))
+            _send(s, inspector, waiting[0].id, "recheck", gw, "核查处置结果，拍摄处置后照片")
+    others = [p for p in ctx.users.get("grid_worker", []) if p.id != gw.id][:TASKS_PER_WORKER_GRID]
+    for worker in others:
+        with ctx.db.transaction() as s:
+            open_ = service.list_cases(session=s, actor=worker, states=("reported", "filed"), limit=1).items
+            if not open_:
+                continue
+            clock.set_now(max(open_[0].reported_at, ctx.now - timedelta(hours=3)) + timedelta(minutes=5))
+            task = _send(s, w.dispatcher, open_[0].id, "verify_report", worker, "")
+            if task is not None and rng.random() < 0.7:
+                clock.set_now(min(clock.now() + timedelta(minutes=rng.uniform(10, 90)), ctx.now))
+                service.answer_task(
+                    session=s,
+                    actor=worker,
+                    task_id=task.id,
+                    answer=TaskAnswerIn(result="confirmed", note="现场核实，情况属实"),
+                )
+
+
+def _send(
+    s: Session, sender: Principal, case_id: int, kind: str, worker: Principal, note: str
+) -> TaskOut | None:
+    try:
+        return service.send_task(
+            session=s,
+            actor=sender,
+            case_id=case_id,
+            task=TaskIn(kind=kind, assignee_id=worker.id or 0, instruction=note),
+        )
+    except CityOSError:  # the worker does not cover the case (a grid without its worker)
+        return None
 
 
 class _Later(Exception):

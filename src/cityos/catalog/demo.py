@@ -489,7 +489,7 @@ class Demo:
             approve=False,
             reason="申请字段超出履职所需（联系电话、户籍地址、户号），请按最小必要原则缩小字段后重新申请。",
         )
-        # pending: one past its ten working days (escalated below), one just filed
+        # pending: one past its ten working days (escalated below), two just filed
         ask(
             "jtj_vehicles",
             "jtj",
@@ -508,6 +508,17 @@ class Demo:
             legal_basis="《中华人民共和国义务教育法》第十二条",
             fields=["id_number", "name", "birth_date", "division", "household_no", "relation"],
             period_days=180,
+        )
+        # the printed steward's (税务局) queue: a request for the tax declarations to answer
+        ask(
+            "zwfw_tax",
+            "zwfw",
+            "tax",
+            1,
+            purpose="惠企政策“免申即享”：按季度核对企业纳税申报和入库情况，自动确定享受政策的企业",
+            legal_basis="《国务院办公厅关于加快推进“一件事一次办”打造政务服务升级版的指导意见》",
+            fields=["uscc", "taxpayer", "tax_type", "period_start", "period_end", "tax_paid"],
+            period_days=365,
         )
         return ids
 
