@@ -79,7 +79,8 @@ def run(db: Database, args: argparse.Namespace) -> None:
             rule=RuleIn(name="level", device_type="FloodMonitoring", attr="currentLevel", op="gt", high=0.5,
                         clear_op="lt", clear_low=0.3, severity="critical"),
         )  # fmt: skip
-    consumer = Consumer(db, args.broker, client_id=f"bench-{uuid.uuid4().hex[:6]}").start()
+    cid = f"bench-{uuid.uuid4().hex[:6]}"
+    consumer = Consumer(db, args.broker, client_id=cid).start()
     assert consumer.connected.wait(10), "no broker"
     time.sleep(0.5)
     addr = parse_url(args.broker)
@@ -145,6 +146,9 @@ def run(db: Database, args: argparse.Namespace) -> None:
     c.loop_stop()
     c.disconnect()
     consumer.stop()
+    end = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cid, protocol=mqtt.MQTTv5)
+    end.connect(addr.host, addr.port, clean_start=True)  # leave no persistent session on the broker
+    end.disconnect()
     with db.reader() as s:
         rows = s.execute(text("SELECT count(*) FROM sensing_readings")).scalar()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
