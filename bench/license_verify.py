@@ -213,7 +213,7 @@ def fill(db: Database, n: int) -> list[tuple[str, str]]:
     return probes
 
 
-def search(db: Database, people: dict, probes: list[tuple[str, str]], rounds: int = 200) -> None:  # type: ignore[type-arg]
+def search(db: Database, people: dict, probes: list[tuple[str, str]], rounds: int = 100) -> None:  # type: ignore[type-arg]
     cases = {
         "back office (gaj), state=accepted": lambda s, i: service.search(
             session=s, actor=people["gaj-review"], state="accepted", limit=50
@@ -249,6 +249,7 @@ def main() -> None:
     ap.add_argument("--licenses", type=int, default=2000)
     ap.add_argument("--requests", type=int, default=1000)
     ap.add_argument("--applications", type=int, default=1_000_000)
+    ap.add_argument("--search-only", action="store_true", help="skip the verification figures")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db, people = setup(Path(tmp))
