@@ -253,14 +253,15 @@ def main() -> None:
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db, people = setup(Path(tmp))
-        t0 = time.perf_counter()
-        payloads = issue(db, a.licenses)
-        print(
-            f"issued and signed {a.licenses} licenses in {time.perf_counter() - t0:.1f} s; payload "
-            f"{statistics.mean(len(x) for x in payloads):.0f} characters on average"
-        )
-        offline(db, payloads)
-        api(db, payloads, a.requests)
+        if not a.search_only:
+            t0 = time.perf_counter()
+            payloads = issue(db, a.licenses)
+            print(
+                f"issued and signed {a.licenses} licenses in {time.perf_counter() - t0:.1f} s; payload "
+                f"{statistics.mean(len(x) for x in payloads):.0f} characters on average"
+            )
+            offline(db, payloads)
+            api(db, payloads, a.requests)
         probes = fill(db, a.applications)
         search(db, people, probes)
 
