@@ -215,7 +215,7 @@ def _submit(session: Session, actor: Principal, data: ApplyIn, channel: str) -> 
     session.add(a)
     session.flush()
     a.number = f"{clock.local(now):%Y%m%d}{a.id:08d}"
-    _history(a, actor, "submitted", "window" if channel == "window" else "online")
+    _history(a, actor, "submitted")
     _gather(session, actor, a, item, data.uploads)
     audit.record(
         session,
