@@ -85,3 +85,21 @@ def test_spark_sql_is_translated_by_sqlglot() -> None:
     sql = engines.to_spark_sql(CHECKS["DECEASED_PENSION"].sql)
     assert "DATE_FORMAT" in sql.upper() and "STRFTIME" not in sql.upper()
     assert "`use`" in engines.to_spark_sql(CHECKS["DIBAO_ASSETS"].sql)
+
+
+def test_a_check_reads_its_parts_and_nothing_else(parts: dict[str, dict[str, Path]]) -> None:
+    """A check's SQL cannot read a file, a URL or another database past the share rules, nor turn
+    that back on (on Spark the parts are the only tables registered; the editor is for stewards)."""
+    from cityos.core.errors import Invalid
+
+    params = params_for(date(2026, 12, 2))
+    own = parts["DECEASED_PENSION"]
+    for sql in (
+        "SELECT * AS subject_key FROM read_csv('/etc/passwd')",
+        f"SELECT id_number AS subject_key FROM read_parquet('{own['pensions']}')",
+        "SET enable_external_access = true",
+        "ATTACH '/tmp/x.duckdb' AS other",
+    ):
+        with pytest.raises(Invalid) as e:
+            engines.run("duckdb", sql, own, params)
+        assert e.value.code == "bad_sql", sql
