@@ -1,5 +1,7 @@
 """Data for catalog tests: resident IDs and credit codes that pass their check digits (computed
-with python-stdnum, the reference), and a population resource built through the real services."""
+with python-stdnum, the reference), a population resource built through the real services, and
+the people and grants around it: a department's data steward, an API token, a consumer's grant
+(`grant`), and the whole "resource with resident IDs and a masked consumer grant" (`masked_grant`)."""
 
 from __future__ import annotations
 
@@ -9,8 +11,11 @@ from pathlib import Path
 from stdnum.cn import ric, uscc
 
 from cityos.catalog import service
-from cityos.catalog.schemas import ResourceIn
-from cityos.identity.schemas import Principal
+from cityos.catalog.schemas import AccessRequestIn, DecisionIn, ResourceIn
+from cityos.identity import service as identity
+from cityos.identity.schemas import Principal, UserIn
+
+from ..factories import PASSWORD
 
 POPULATION_SCHEMA = {
     "fields": [
@@ -153,3 +158,83 @@ def population(
         ),
     )
     return r.code
+
+
+def steward(db, dept: str, name: str) -> Principal:  # type: ignore[no-untyped-def]
+    """A data steward of department `dept` (username and display name `name`)."""
+    with db.transaction() as s:
+        identity.add_user(
+            session=s,
+            actor=identity.SYSTEM,
+            user=UserIn(
+                username=name,
+                display_name=name,
+                password=PASSWORD,
+                roles=["data_steward"],
+                department_code=dept,
+                region_code="371300",
+            ),
+        )
+        return identity.principal_for(session=s, username=name)
+
+
+def login(client, username: str) -> None:  # type: ignore[no-untyped-def]
+    """Log `username` in on `client` (a fresh session: the cookies of whoever was in are dropped)."""
+    client.cookies.clear()
+    r = client.post(
+        "/login", data={"username": username, "password": PASSWORD, "next": "/"}, follow_redirects=False
+    )
+    assert r.status_code == 303, r.text
+
+
+def token(db, city, department: str, scope: str = "data", client: str | None = None) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The Authorization header of an API token of `department` with one scope."""
+    with db.transaction() as s:
+        tok = identity.create_token(
+            session=s,
+            actor=city.as_role("admin"),
+            client=client or f"{department}-{scope}",
+            scopes=[scope],
+            department_code=department,
+        ).token
+    return {"Authorization": f"Bearer {tok}"}
+
+
+def grant(
+    db, provider: Principal, consumer: Principal, code: str, asked: list[str] | None = None, **decision
+) -> int:  # type: ignore[no-untyped-def]
+    """`consumer`'s department asks for `asked` fields of `code` (all when None) for 城管执法 and the
+    provider approves (`decision`: DecisionIn's fields, clear_fields…; by default the sensitive
+    fields stay masked). Returns the request id."""
+    with db.transaction() as s:
+        req = service.request_access(
+            session=s,
+            actor=consumer,
+            code=code,
+            data=AccessRequestIn(
+                purpose="城管执法当事人核验", legal_basis="《城市管理执法办法》", fields=asked or []
+            ),
+        )
+    with db.transaction() as s:
+        service.decide_request(
+            session=s,
+            actor=provider,
+            request_id=req.id,
+            decision=DecisionIn(approve=True, reason="同意", **decision),
+        )
+    return req.id
+
+
+def masked_grant(
+    db, tmp_path: Path, rows: list[list[str]], fields: list[str]
+) -> tuple[Principal, Principal, str]:  # type: ignore[no-untyped-def]
+    """公安局 (gaj) provides a conditionally shared population base holding resident IDs and
+    mobiles, loaded with `rows`; 城管局 (cgj) holds a grant of `fields` with the ID and the mobile
+    masked. Returns (provider steward, consumer steward, resource code)."""
+    provider = steward(db, "gaj", "gaj-steward")
+    consumer = steward(db, "cgj", "cgj-steward")
+    with db.transaction() as s:
+        code = population(s, provider, share_type="conditional", provider="gaj")
+    service.load(db=db, actor=provider, code=code, path=write_csv(tmp_path / "pop.csv", rows))
+    grant(db, provider, consumer, code, fields)
+    return provider, consumer, code

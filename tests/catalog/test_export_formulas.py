@@ -11,19 +11,10 @@ import openpyxl
 
 from cityos.catalog import service
 from cityos.catalog.schemas import ResourceIn
-from cityos.identity import service as identity
 
-from .helpers import POPULATION_SCHEMA, population, population_rows, write_csv
+from .helpers import POPULATION_SCHEMA, population, population_rows, token, write_csv
 
 FORMULAS = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1:A2)"]
-
-
-def _token(db, city) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    with db.transaction() as s:
-        tok = identity.create_token(
-            session=s, actor=city.as_role("admin"), client="gaj-x", scopes=["catalog"], department_code="gaj"
-        ).token
-    return {"Authorization": f"Bearer {tok}"}
 
 
 def _no_formula_cells(data: bytes) -> list[list[object]]:
@@ -49,7 +40,7 @@ def test_quarantine_downloads_neutralise_formulas_and_keep_plain_numbers(
     v = service.load(db=db, actor=steward, code=code, path=write_csv(tmp_path / "q.csv", rows))
     assert v.quarantined_rows == 5
     url = f"/api/v1/catalog/resources/{code.replace('/', '-')}/versions/{v.id}/quarantine"
-    h = _token(db, city)
+    h = token(db, city, "gaj", "catalog")
 
     res = client.get(url + ".csv", headers=h)
     assert res.status_code == 200
@@ -93,7 +84,7 @@ def test_catalog_and_usage_workbooks_neutralise_formulas(db, city, client) -> No
             latency_ms=1.0,
             outcome="ok",
         )
-    h = _token(db, city)
+    h = token(db, city, "gaj", "catalog")
     res = client.get("/api/v1/catalog/export.xlsx", headers=h)
     assert res.status_code == 200
     cells = [c for row in _no_formula_cells(res.content) for c in row]

@@ -11,8 +11,7 @@ from pathlib import Path
 from cityos.catalog import service
 from cityos.catalog.schemas import ResourceIn
 
-from .helpers import credit_code, population_rows, write_csv
-from .test_version_reads import _token
+from .helpers import credit_code, population_rows, token, write_csv
 
 CN_HEADER = [
     "公民身份号码",
@@ -64,7 +63,7 @@ def _infer(client, headers, path: Path) -> dict:  # type: ignore[no-untyped-def,
 def test_fields_are_inferred_from_a_chinese_sample_and_load_it_cleanly(
     db, city, client, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    h = _token(db, city, "gaj")
+    h = token(db, city, "gaj", "catalog")
     path = _sample(tmp_path)
     out = _infer(client, h, path)
     assert out["sampled_rows"] == 30
@@ -116,7 +115,7 @@ def test_fields_are_inferred_from_a_chinese_sample_and_load_it_cleanly(
 
 
 def test_identifier_headers_stay_names_and_bad_samples_are_4xx(db, city, client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    h = _token(db, city, "gaj")
+    h = token(db, city, "gaj", "catalog")
     rows = [[r[0], r[2], r[6]] for r in population_rows(5)]
     path = write_csv(tmp_path / "en.csv", rows, header=["id_number", "gender", "size"], encoding="utf-8")
     doc = _infer(client, h, path)["table_schema"]

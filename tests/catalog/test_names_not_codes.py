@@ -10,20 +10,9 @@ from pathlib import Path
 from cityos.catalog import service
 from cityos.catalog.schemas import AccessRequestIn
 
-from ..factories import PASSWORD
-from .helpers import population, population_rows, write_csv
-from .test_read_privacy import _steward
-from .test_version_reads import _token
+from .helpers import login, population, population_rows, steward, token, write_csv
 
 ESCAPED_JSON = ("&#34;enum&#34;", '{"enum"', "\\u7537", "&#34;required&#34;", '"maxLength"')
-
-
-def _login(client, username: str) -> None:  # type: ignore[no-untyped-def]
-    client.cookies.clear()
-    r = client.post(
-        "/login", data={"username": username, "password": PASSWORD, "next": "/"}, follow_redirects=False
-    )
-    assert r.status_code == 303, r.text
 
 
 def _schema_rows(html: str, testid: str) -> str:
@@ -33,8 +22,8 @@ def _schema_rows(html: str, testid: str) -> str:
 
 
 def test_staff_pages_show_titles_types_and_constraints_in_words(db, city, client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    provider = _steward(db, "gaj", "gaj-steward")
-    consumer = _steward(db, "cgj", "cgj-steward")
+    provider = steward(db, "gaj", "gaj-steward")
+    consumer = steward(db, "cgj", "cgj-steward")
     with db.transaction() as s:
         code = population(s, city.as_role("data_bureau"))
     service.load(db=db, actor=provider, code=code, path=write_csv(tmp_path / "p.csv", population_rows(5)))
@@ -49,7 +38,7 @@ def test_staff_pages_show_titles_types_and_constraints_in_words(db, city, client
             ),
         )
 
-    _login(client, "gaj-steward")
+    login(client, "gaj-steward")
     page = client.get(f"/catalog/r/{slug}").text
     schema = _schema_rows(page, "schema")
     for words in (
@@ -84,7 +73,7 @@ def test_staff_pages_show_titles_types_and_constraints_in_words(db, city, client
     assert "文本（身份证号）" in upload and not [x for x in ESCAPED_JSON if x in upload]
 
     # the consumer sees its outgoing request and, after approval, the masked fields by title
-    _login(client, "cgj-steward")
+    login(client, "cgj-steward")
     out = client.get("/catalog/requests?box=outgoing").text
     assert "公民身份号码、手机号码" in out
 
@@ -107,7 +96,7 @@ def test_a_replace_that_drops_most_rows_warns_with_the_counts(db, city, client, 
         code = population(s, steward)
     rows = population_rows(10)
     service.load(db=db, actor=steward, code=code, path=write_csv(tmp_path / "v1.csv", rows))
-    slug, h = code.replace("/", "-"), _token(db, city, "gaj")
+    slug, h = code.replace("/", "-"), token(db, city, "gaj", "catalog")
 
     def upload(n: int) -> dict:  # type: ignore[type-arg]
         body = write_csv(tmp_path / f"r{n}.csv", rows[:n]).read_bytes()

@@ -7,11 +7,8 @@ import re
 from pathlib import Path
 
 from cityos.catalog import service
-from cityos.identity import service as identity
-from cityos.identity.schemas import UserIn
 
-from ..factories import PASSWORD
-from .helpers import HEADER, population, population_rows
+from .helpers import HEADER, login, population, population_rows, steward
 
 
 def _csrf(client) -> str:  # type: ignore[no-untyped-def]
@@ -20,34 +17,15 @@ def _csrf(client) -> str:  # type: ignore[no-untyped-def]
     return m.group(1)
 
 
-def _login(client, username: str) -> None:  # type: ignore[no-untyped-def]
-    client.cookies.clear()
-    r = client.post(
-        "/login", data={"username": username, "password": PASSWORD, "next": "/"}, follow_redirects=False
-    )
-    assert r.status_code == 303, r.text
-
-
 def test_steward_uploads_reads_the_report_and_accepts_then_a_department_asks(
     db, city, client, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
+    steward(db, "gaj", "gaj-steward")
+    steward(db, "cgj", "cgj-steward")
     with db.transaction() as s:
-        for name, dept in (("gaj-steward", "gaj"), ("cgj-steward", "cgj")):
-            identity.add_user(
-                session=s,
-                actor=identity.SYSTEM,
-                user=UserIn(
-                    username=name,
-                    display_name=name,
-                    password=PASSWORD,
-                    roles=["data_steward"],
-                    department_code=dept,
-                    region_code="371300",
-                ),
-            )
         code = population(s, city.as_role("data_bureau"))
     slug = code.replace("/", "-")
-    _login(client, "gaj-steward")
+    login(client, "gaj-steward")
     page = client.get("/catalog")
     assert page.status_code == 200 and "数据目录" in page.text and "人口基础信息" in page.text
     rows = population_rows(10)
@@ -74,7 +52,7 @@ def test_steward_uploads_reads_the_report_and_accepts_then_a_department_asks(
     res = client.get(f"/catalog/r/{slug}")
     assert "已接收" in res.text and "数据预览" in res.text
     # another department's steward asks for two fields
-    _login(client, "cgj-steward")
+    login(client, "cgj-steward")
     res = client.get(f"/catalog/r/{slug}")
     assert "申请共享" in res.text
     token = _csrf(client)
@@ -91,7 +69,7 @@ def test_steward_uploads_reads_the_report_and_accepts_then_a_department_asks(
     )
     assert r.status_code == 303, r.text
     assert "待审批" in client.get("/catalog/requests?box=outgoing").text
-    _login(client, "gaj-steward")
+    login(client, "gaj-steward")
     inbox = client.get("/catalog/requests")
     rid = re.search(r'data-testid="decide-(\d+)"', inbox.text).group(1)  # type: ignore[union-attr]
     token = _csrf(client)
@@ -106,7 +84,7 @@ def test_steward_uploads_reads_the_report_and_accepts_then_a_department_asks(
         follow_redirects=False,
     )
     assert r.status_code == 303
-    _login(client, "cgj-steward")
+    login(client, "cgj-steward")
     res = client.get(f"/catalog/r/{slug}")
     assert "对您脱敏显示" in res.text and "id_number" in res.text and "已同意" in res.text
 

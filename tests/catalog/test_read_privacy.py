@@ -21,75 +21,27 @@ from sqlalchemy import select
 
 from cityos.catalog import service
 from cityos.catalog.masking import mask_value
-from cityos.catalog.schemas import AccessRequestIn, DecisionIn, ResourceIn
+from cityos.catalog.schemas import ResourceIn
 from cityos.core.audit import AuditRecord
 from cityos.identity import service as identity
-from cityos.identity.schemas import UserIn
 
-from ..factories import PASSWORD
-from .helpers import population, population_rows, write_csv
+from .helpers import grant, masked_grant, population, population_rows, steward, token, write_csv
 
 N = 12
 
 
-def _token(db, city, department: str, client_name: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    with db.transaction() as s:
-        tok = identity.create_token(
-            session=s,
-            actor=city.as_role("admin"),
-            client=client_name,
-            scopes=["data"],
-            department_code=department,
-        ).token
-    return {"Authorization": f"Bearer {tok}"}
-
-
-def _steward(db, dept: str, name: str):  # type: ignore[no-untyped-def]
-    with db.transaction() as s:
-        identity.add_user(
-            session=s,
-            actor=identity.SYSTEM,
-            user=UserIn(
-                username=name,
-                display_name=name,
-                password=PASSWORD,
-                roles=["data_steward"],
-                department_code=dept,
-                region_code="371300",
-            ),
-        )
-        return identity.principal_for(session=s, username=name)
-
-
 @pytest.fixture
 def world(db, city, tmp_path: Path):  # type: ignore[no-untyped-def]
-    provider = _steward(db, "gaj", "gaj-steward")
-    consumer = _steward(db, "cgj", "cgj-steward")
     rows = population_rows(N, seed=11)
-    with db.transaction() as s:
-        code = population(s, provider, share_type="conditional", provider="gaj")
-    service.load(db=db, actor=provider, code=code, path=write_csv(tmp_path / "pop.csv", rows))
-    with db.transaction() as s:
-        req = service.request_access(
-            session=s,
-            actor=consumer,
-            code=code,
-            data=AccessRequestIn(
-                purpose="城管执法当事人核验",
-                legal_basis="《城市管理执法办法》",
-                fields=["id_number", "mobile", "division", "household_size"],
-            ),
-        )
-    with db.transaction() as s:  # granted, the ID and the mobile masked
-        service.decide_request(
-            session=s, actor=provider, request_id=req.id, decision=DecisionIn(approve=True, reason="同意")
-        )
+    _provider, _consumer, code = masked_grant(
+        db, tmp_path, rows, ["id_number", "mobile", "division", "household_size"]
+    )
     return {
         "code": code,
         "url": code.replace("/", "-"),
         "rows": rows,
-        "consumer": _token(db, city, "cgj", "城管执法系统"),
-        "owner": _token(db, city, "gaj", "公安数据平台"),
+        "consumer": token(db, city, "cgj", "data", "城管执法系统"),
+        "owner": token(db, city, "gaj", "data", "公安数据平台"),
     }
 
 
@@ -318,7 +270,7 @@ def test_exports_neutralise_formula_cells_and_keep_numbers(db, city, client, tmp
     src = tmp_path / "notes.csv"
     src.write_text(buf.getvalue(), encoding="utf-8")
     service.load(db=db, actor=steward, code=code, path=src)
-    h = _token(db, city, "dsjj", "大数据平台")
+    h = token(db, city, "dsjj", "data", "大数据平台")
     slugged = code.replace("/", "-")
     for label, resp in (
         ("data API", client.get(f"/api/v1/data/{slugged}/export.csv", headers=h)),
@@ -341,26 +293,11 @@ def test_exports_neutralise_formula_cells_and_keep_numbers(db, city, client, tmp
 
 def test_a_grant_with_the_id_in_clear_may_look_up_by_it(db, city, world, client) -> None:  # type: ignore[no-untyped-def]
     """The rule follows the grant, not the field: swj holds the ID in clear and the mobile masked."""
-    swj = _steward(db, "swj", "swj-steward2")
+    swj = steward(db, "swj", "swj-steward2")
     with db.reader() as s:
         provider = identity.principal_for(session=s, username="gaj-steward")
-    with db.transaction() as s:
-        req = service.request_access(
-            session=s,
-            actor=swj,
-            code=world["code"],
-            data=AccessRequestIn(purpose="纳税人身份核验", legal_basis="《税收征收管理法》"),
-        )
-    with db.transaction() as s:
-        service.decide_request(
-            session=s,
-            actor=provider,
-            request_id=req.id,
-            decision=DecisionIn(
-                approve=True, reason="同意", fields=["id_number", "mobile"], clear_fields=["id_number"]
-            ),
-        )
-    h = _token(db, city, "swj", "税务核验系统")
+    grant(db, provider, swj, world["code"], fields=["id_number", "mobile"], clear_fields=["id_number"])
+    h = token(db, city, "swj", "data", "税务核验系统")
     idn, mobile = world["rows"][5][0], world["rows"][5][4]
     r = client.get(f"/api/v1/data/{world['url']}/rows/{idn}", headers=h)
     assert r.status_code == 200, r.text

@@ -12,9 +12,8 @@ import pytest
 from cityos.catalog import service
 from cityos.core.errors import Conflict
 
-from .helpers import population, population_rows, write_csv
+from .helpers import population, population_rows, token, write_csv
 from .test_cli import _department, _run
-from .test_version_reads import _token
 
 
 def test_the_api_stages_a_replace_that_drops_most_rows_until_confirmed(
@@ -25,7 +24,7 @@ def test_the_api_stages_a_replace_that_drops_most_rows_until_confirmed(
         code = population(s, steward)
     rows = population_rows(10)
     service.load(db=db, actor=steward, code=code, path=write_csv(tmp_path / "v1.csv", rows))
-    slug, h = code.replace("/", "-"), _token(db, city, "gaj")
+    slug, h = code.replace("/", "-"), token(db, city, "gaj", "catalog")
 
     def upload(n: int, **form: str):  # type: ignore[no-untyped-def]
         body = write_csv(tmp_path / f"r{n}.csv", rows[:n]).read_bytes()

@@ -9,48 +9,8 @@ from pathlib import Path
 
 from cityos.catalog import service
 from cityos.catalog.masking import mask_value
-from cityos.identity import service as identity
-from cityos.identity.schemas import UserIn
 
-from ..factories import PASSWORD
-from .helpers import population, population_rows, write_csv
-
-
-def _user(db, dept: str, name: str):  # type: ignore[no-untyped-def]
-    with db.transaction() as s:
-        identity.add_user(
-            session=s,
-            actor=identity.SYSTEM,
-            user=UserIn(
-                username=name,
-                display_name=name,
-                password=PASSWORD,
-                roles=["data_steward"],
-                department_code=dept,
-                region_code="371300",
-            ),
-        )
-        return identity.principal_for(session=s, username=name)
-
-
-def _token(db, city, department: str, scope: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    with db.transaction() as s:
-        tok = identity.create_token(
-            session=s,
-            actor=city.as_role("admin"),
-            client=f"{department}-{scope}",
-            scopes=[scope],
-            department_code=department,
-        ).token
-    return {"Authorization": f"Bearer {tok}"}
-
-
-def _login(client, username: str) -> None:  # type: ignore[no-untyped-def]
-    client.cookies.clear()
-    r = client.post(
-        "/login", data={"username": username, "password": PASSWORD, "next": "/"}, follow_redirects=False
-    )
-    assert r.status_code == 303, r.text
+from .helpers import login, population, population_rows, steward, token, write_csv
 
 
 def _bad_file(tmp_path: Path, name: str) -> tuple[Path, str, str]:
@@ -71,8 +31,8 @@ def _samples(body: list[dict]) -> list[dict]:  # type: ignore[type-arg]
 def test_report_samples_follow_the_share_rules_in_the_api_and_on_the_page(
     db, city, client, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    provider = _user(db, "gaj", "gaj-steward")
-    _user(db, "cgj", "cgj-steward")
+    provider = steward(db, "gaj", "gaj-steward")
+    steward(db, "cgj", "cgj-steward")
     with db.transaction() as s:
         cond = population(s, provider, share_type="conditional")
         uncond = population(s, provider, share_type="unconditional")
@@ -82,7 +42,7 @@ def test_report_samples_follow_the_share_rules_in_the_api_and_on_the_page(
         v = service.load(db=db, actor=provider, code=code, path=path, filename=path.name)
         assert v.state == "accepted" and v.quarantined_rows == 2, v.report
         loaded[code] = bad_id
-    owner, consumer = _token(db, city, "gaj", "catalog"), _token(db, city, "cgj", "data")
+    owner, consumer = token(db, city, "gaj", "catalog"), token(db, city, "cgj", "data")
 
     # the provider: in clear, the long name cut to 200 characters and an ellipsis
     for code in (cond, uncond):
@@ -112,11 +72,11 @@ def test_report_samples_follow_the_share_rules_in_the_api_and_on_the_page(
     # the version page: the same rule
     with db.reader() as s:
         vid = service.versions(session=s, actor=provider, code=cond)[0].id
-    _login(client, "cgj-steward")
+    login(client, "cgj-steward")
     page = client.get(f"/catalog/r/{cond.replace('/', '-')}/versions/{vid}")
     assert page.status_code == 200 and loaded[cond] not in page.text and "张张张" not in page.text
     assert "公民身份号码" in page.text  # fields named by their Chinese titles
-    _login(client, "gaj-steward")
+    login(client, "gaj-steward")
     page = client.get(f"/catalog/r/{cond.replace('/', '-')}/versions/{vid}")
     assert page.status_code == 200 and loaded[cond] in page.text
     assert len(re.findall("张", page.text)) < 400  # the 5,000-character cell is cut on the page too

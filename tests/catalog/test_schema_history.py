@@ -9,21 +9,8 @@ import io
 from pathlib import Path
 
 from cityos.catalog import service
-from cityos.identity import service as identity
 
-from .helpers import HEADER, POPULATION_SCHEMA, population, population_rows, write_csv
-
-
-def _token(db, city, department: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    with db.transaction() as s:
-        tok = identity.create_token(
-            session=s,
-            actor=city.as_role("admin"),
-            client=f"{department}-system",
-            scopes=["catalog"],
-            department_code=department,
-        ).token
-    return {"Authorization": f"Bearer {tok}"}
+from .helpers import HEADER, POPULATION_SCHEMA, population, population_rows, token, write_csv
 
 
 def _new_schema() -> dict:  # type: ignore[type-arg]
@@ -45,7 +32,7 @@ def test_a_schema_change_keeps_earlier_versions_readable_with_their_own_fields(
     rows = population_rows(5)
     v1 = service.load(db=db, actor=steward, code=code, path=write_csv(tmp_path / "v1.csv", rows))
     assert v1.state == "accepted"
-    slug, h = code.replace("/", "-"), _token(db, city, "gaj")
+    slug, h = code.replace("/", "-"), token(db, city, "gaj", "catalog")
     res = client.put(f"/api/v1/catalog/resources/{slug}/schema", json=_new_schema(), headers=h)
     assert res.status_code == 200, res.text
 

@@ -15,34 +15,15 @@ from cityos.core import audit, clock
 from cityos.core.audit import AuditRecord
 from cityos.core.errors import Forbidden, Invalid
 from cityos.identity import service as identity
-from cityos.identity.schemas import UserIn
 
-from ..factories import PASSWORD
-from .helpers import population, population_rows, write_csv
-
-
-def _steward(db, dept: str, name: str):  # type: ignore[no-untyped-def]
-    with db.transaction() as s:
-        identity.add_user(
-            session=s,
-            actor=identity.SYSTEM,
-            user=UserIn(
-                username=name,
-                display_name=name,
-                password=PASSWORD,
-                roles=["data_steward"],
-                department_code=dept,
-                region_code="371300",
-            ),
-        )
-        return identity.principal_for(session=s, username=name)
+from .helpers import population, population_rows, steward, write_csv
 
 
 @pytest.fixture
 def shared(db, city, tmp_path: Path):  # type: ignore[no-untyped-def]
     """gaj (police) provides the population base; cgj and swj consume it."""
-    provider = _steward(db, "gaj", "gaj-steward")
-    consumer = _steward(db, "cgj", "cgj-steward")
+    provider = steward(db, "gaj", "gaj-steward")
+    consumer = steward(db, "cgj", "cgj-steward")
     other = city.as_role("data_steward")  # swj
     codes = {}
     rows = population_rows(30)

@@ -10,24 +10,9 @@ import re
 from pathlib import Path
 
 from cityos.catalog import service
-from cityos.catalog.schemas import AccessRequestIn, DecisionIn, ResourceIn
-from cityos.identity import service as identity
+from cityos.catalog.schemas import DecisionIn, ResourceIn
 
-from .helpers import HEADER, POPULATION_SCHEMA, population, population_rows, write_csv
-from .test_read_privacy import _steward
-from .test_read_privacy import _token as _data_token
-
-
-def _token(db, city, department: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    with db.transaction() as s:
-        tok = identity.create_token(
-            session=s,
-            actor=city.as_role("admin"),
-            client=f"{department}-system",
-            scopes=["catalog"],
-            department_code=department,
-        ).token
-    return {"Authorization": f"Bearer {tok}"}
+from .helpers import HEADER, POPULATION_SCHEMA, grant, population, population_rows, steward, token, write_csv
 
 
 def _retyped_schema() -> dict:  # type: ignore[type-arg]
@@ -45,13 +30,13 @@ def _retyped_schema() -> dict:  # type: ignore[type-arg]
 def test_changes_across_a_schema_change_read_each_version_with_its_own_schema(
     db, city, client, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    steward = city.as_role("data_bureau")
+    bureau = city.as_role("data_bureau")
     with db.transaction() as s:
-        code = population(s, steward)
+        code = population(s, bureau)
     rows = population_rows(6)
-    v1 = service.load(db=db, actor=steward, code=code, path=write_csv(tmp_path / "v1.csv", rows))
+    v1 = service.load(db=db, actor=bureau, code=code, path=write_csv(tmp_path / "v1.csv", rows))
     assert v1.state == "accepted"
-    slug, h = code.replace("/", "-"), _token(db, city, "gaj")
+    slug, h = code.replace("/", "-"), token(db, city, "gaj", "catalog")
     res = client.put(f"/api/v1/catalog/resources/{slug}/schema", json=_retyped_schema(), headers=h)
     assert res.status_code == 200, res.text
     # version 2: rows 0-3 kept (row 0's household size changed, rows 1-3 the same but now with an
@@ -67,7 +52,7 @@ def test_changes_across_a_schema_change_read_each_version_with_its_own_schema(
     extra = population_rows(1, seed=99)[0]
     new_rows.append([*drop_gender(extra), ""])
     v2 = service.load(
-        db=db, actor=steward, code=code, path=write_csv(tmp_path / "v2.csv", new_rows, header=header)
+        db=db, actor=bureau, code=code, path=write_csv(tmp_path / "v2.csv", new_rows, header=header)
     )
     assert v2.state == "accepted" and v2.number == 2, v2.report
 
@@ -80,23 +65,12 @@ def test_changes_across_a_schema_change_read_each_version_with_its_own_schema(
     assert all("gender" not in r and "email" in r for r in body["upserted"])
     assert sorted(r["id_number"] for r in body["removed"]) == sorted([rows[4][0], rows[5][0]])
     # a consumer department reading the id masked sees masked keys in both lists, never clear ones
-    consumer = _steward(db, "cgj", "cgj-steward")
-    with db.transaction() as s:
-        a = service.request_access(
-            session=s,
-            actor=consumer,
-            code=code,
-            data=AccessRequestIn(
-                purpose="城管执法当事人核验",
-                legal_basis="《城市管理执法办法》",
-                fields=["id_number", "household_size", "email"],
-            ),
-        )
-        service.decide_request(session=s, actor=steward, request_id=a.id, decision=DecisionIn(approve=True))
+    consumer = steward(db, "cgj", "cgj-steward")
+    grant(db, bureau, consumer, code, ["id_number", "household_size", "email"])
     res = client.get(
         f"/api/v1/data/{slug}/changes",
         params={"since": "1"},
-        headers=_data_token(db, city, "cgj", "城管执法系统"),
+        headers=token(db, city, "cgj", "data", "城管执法系统"),
     )
     assert res.status_code == 200, res.text
     got = res.json()
@@ -126,7 +100,9 @@ def test_a_changed_primary_key_is_a_clear_4xx(db, city, client, tmp_path: Path) 
     )
     assert v2.state == "accepted", v2.report
     slug = code.replace("/", "-")
-    res = client.get(f"/api/v1/data/{slug}/changes", params={"since": "1"}, headers=_token(db, city, "gaj"))
+    res = client.get(
+        f"/api/v1/data/{slug}/changes", params={"since": "1"}, headers=token(db, city, "gaj", "catalog")
+    )
     assert res.status_code == 422 and res.json()["error"]["code"] == "key_changed", res.text
 
 
@@ -208,7 +184,7 @@ def test_version_ids_beyond_the_databases_integers_are_4xx(db, city, client, tmp
     with db.transaction() as s:
         code = population(s, steward)
     v = service.load(db=db, actor=steward, code=code, path=write_csv(tmp_path / "p.csv", population_rows(2)))
-    slug, h = code.replace("/", "-"), _token(db, city, "gaj")
+    slug, h = code.replace("/", "-"), token(db, city, "gaj", "catalog")
     base = f"/api/v1/catalog/resources/{slug}/versions"
     for vid in (str(2**31), str(2**63), "99999999999999999999999", "0", str(-(2**40))):
         for method, path in (

@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from cityos.catalog import masking
@@ -109,41 +109,79 @@ def request_access(
         )
     if not data.legal_basis.strip() and not data.purpose.strip():
         raise Invalid("State the purpose and legal basis", field="legal_basis", code="basis_required")
+    return file_request(
+        session=session,
+        actor=actor,
+        resource=r,
+        department_id=actor.department_id,
+        purpose=data.purpose,
+        legal_basis=data.legal_basis,
+        fields=list(dict.fromkeys(data.fields or names)),
+        period_days=data.period_days,
+    )
+
+
+def file_request(
+    *,
+    session: Session,
+    actor: Principal,
+    resource: Resource,
+    department_id: int | None,
+    purpose: str,
+    legal_basis: str,
+    fields: list[str],
+    period_days: int | None,
+    channel: str | None = None,
+) -> AccessRequestOut:
+    """What every access request does once its asker was checked — a department's
+    (request_access) and a registered visitor's for conditionally open data (portal, no
+    department): one pending request per asker and resource, the answer due in working days
+    (request_days), the audit record and the catalog.AccessRequested event."""
+    r = resource
+    mine = (
+        AccessRequest.consumer_department_id == department_id
+        if department_id is not None
+        else and_(AccessRequest.consumer_user_id == actor.id, AccessRequest.consumer_department_id.is_(None))
+    )
     pending = session.scalar(
         select(AccessRequest.id).where(
-            AccessRequest.resource_id == r.id,
-            AccessRequest.consumer_department_id == actor.department_id,
-            AccessRequest.state == "pending",
+            AccessRequest.resource_id == r.id, mine, AccessRequest.state == "pending"
         )
     )
     if pending is not None:
         raise Invalid(
-            "Your department has a pending request for this resource already", code="request_pending"
+            "Your department has a pending request for this resource already"
+            if department_id is not None
+            else "You have a pending request for this resource already",
+            code="request_pending",
         )
     now = clock.now()
     due = calendar.get_calendar(session).add_working_days(now, request_days())
     a = AccessRequest(
         resource_id=r.id,
-        consumer_department_id=actor.department_id,
+        consumer_department_id=department_id,
         consumer_user_id=actor.id if actor.kind == "user" else None,
         requested_by=actor.actor,
-        purpose=data.purpose,
-        legal_basis=data.legal_basis,
-        fields=list(dict.fromkeys(data.fields or names)),
-        period_days=data.period_days,
+        purpose=purpose,
+        legal_basis=legal_basis,
+        fields=fields,
+        period_days=period_days,
         state="pending",
         created_at=now,
         due_at=due,
     )
     session.add(a)
     session.flush()
+    payload: dict[str, Any] = {"resource": r.code, "fields": a.fields, "due_at": due.isoformat()}
+    if channel:
+        payload["channel"] = channel
     audit.record(
         session,
         actor=actor.actor,
         action="catalog.request.create",
         subject_type="catalog_request",
         subject_id=a.id,
-        payload={"resource": r.code, "fields": a.fields, "due_at": due.isoformat()},
+        payload=payload,
     )
     events.publish(session, "catalog.AccessRequested", {"id": a.id, "resource": r.code})
     return _req_out(session, a, r)

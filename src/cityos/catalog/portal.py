@@ -18,9 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityos.catalog import service
+from cityos.catalog.access import file_request
 from cityos.catalog.models import AccessRequest, Resource
 from cityos.catalog.schemas import Access, AccessRequestOut, FieldOut, ResourceOut, unslug
-from cityos.core import audit, calendar, clock, events
+from cityos.core import clock
 from cityos.core.errors import Forbidden, Invalid, NotFound, Unauthorized
 from cityos.identity.schemas import Principal
 
@@ -106,43 +107,17 @@ def request_open_access(*, session: Session, actor: Principal, code: str, purpos
         raise Invalid("State the purpose of your request", field="purpose", code="purpose_required")
     if len(purpose) > 2000:
         raise Invalid("The purpose is too long (2000 characters at most)", field="purpose", code="too_long")
-    pending = session.scalar(
-        select(AccessRequest.id).where(
-            AccessRequest.resource_id == r.id,
-            AccessRequest.consumer_user_id == actor.id,
-            AccessRequest.consumer_department_id.is_(None),
-            AccessRequest.state == "pending",
-        )
-    )
-    if pending is not None:
-        raise Invalid("You have a pending request for this resource already", code="request_pending")
-    now = clock.now()
-    due = calendar.get_calendar(session).add_working_days(now, service.request_days())
-    a = AccessRequest(
-        resource_id=r.id,
-        consumer_department_id=None,
-        consumer_user_id=actor.id,
-        requested_by=actor.actor,
+    return file_request(
+        session=session,
+        actor=actor,
+        resource=r,
+        department_id=None,
         purpose=purpose,
         legal_basis="",
         fields=names,
         period_days=PUBLIC_PERIOD_DAYS,
-        state="pending",
-        created_at=now,
-        due_at=due,
+        channel="open",
     )
-    session.add(a)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor.actor,
-        action="catalog.request.create",
-        subject_type="catalog_request",
-        subject_id=a.id,
-        payload={"resource": r.code, "fields": names, "due_at": due.isoformat(), "channel": "open"},
-    )
-    events.publish(session, "catalog.AccessRequested", {"id": a.id, "resource": r.code})
-    return _request_out(session, a, r)
 
 
 def my_requests(*, session: Session, actor: Principal, code: str) -> list[AccessRequestOut]:
