@@ -79,6 +79,12 @@ def test_duckdb_and_spark_agree_row_for_row(parts: dict[str, dict[str, Path]], s
         on_spark = engines.run("spark", c.sql, parts[code], params)
         assert on_duck == on_spark, code
         assert sorted({r["subject_key"] for r in on_duck}) == EXPECTED[code], code
+    own = parts["DECEASED_PENSION"]
+    from cityos.core.errors import Invalid
+
+    with pytest.raises(Invalid) as e:  # a file named in the SQL is refused on Spark too
+        engines.run("spark", f"SELECT id_number AS subject_key FROM parquet.`{own['pensions']}`", own, params)
+    assert e.value.code == "bad_sql"
 
 
 def test_spark_sql_is_translated_by_sqlglot() -> None:

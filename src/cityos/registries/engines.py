@@ -104,6 +104,7 @@ def spark_session() -> Any:
                 .appName("cityos-crosscheck")
                 .config("spark.ui.enabled", "false")
                 .config("spark.ui.showConsoleProgress", "false")
+                .config("spark.sql.runSQLOnFiles", "false")  # no parquet.`/path` past the share rules
                 .config("spark.sql.shuffle.partitions", os.environ.get("CITYOS_SPARK_PARTITIONS", "4"))
                 .config("spark.sql.session.timeZone", "UTC")
                 .config("spark.driver.memory", os.environ.get("CITYOS_SPARK_DRIVER_MEMORY", "1g"))
