@@ -542,8 +542,9 @@ class _Parsed:
 
 
 def _parse(session: Session, data: bytes) -> _Parsed:
+    """Both sheets checked in full; every problem of every row is reported at once (422
+    WorkbookRejected, nothing imported), else the rows to apply."""
     wb = spreadsheet.open_workbook(data, code="bad_workbook")  # not a workbook, zip or XML bomb: Invalid
-    errors: list[dict[str, Any]] = []
     for name in (CATEGORY_SHEET, RULE_SHEET):
         if name not in wb.sheetnames:
             raise Invalid(
@@ -552,22 +553,53 @@ def _parse(session: Session, data: bytes) -> _Parsed:
                 code="missing_sheet",
                 params={"sheet": name},
             )
+    errors: list[dict[str, Any]] = []
     departments = _department_codes(session)
-    parsed = _Parsed({}, [])
+    parsed = _Parsed(
+        _parse_categories(session, wb[CATEGORY_SHEET], departments, errors),
+        _parse_rules(session, wb[RULE_SHEET], departments, errors),
+    )
+    if errors:
+        raise WorkbookRejected(
+            "The workbook has {n} problems; nothing was imported",
+            field="file",
+            params={"n": len(errors)},
+            details=errors,
+        )
+    return parsed
+
+
+def _category_values(raw: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
+    """A category row's cells as values (numbers, the active flag, text); bad cells to `problems`."""
+    values: dict[str, Any] = {}
+    for k in CATEGORY_COLUMNS[2:]:
+        try:
+            if k in HOUR_FIELDS or k in ("duplicate_radius_m", "duplicate_window_h"):
+                values[k] = _number(k, raw[k])
+            elif k == "active":
+                values[k] = _flag(k, raw[k])
+            else:
+                values[k] = _text(raw[k])
+        except _CellError as e:
+            problems.append(e.problem)
+    return values
+
+
+def _parse_categories(
+    session: Session, sheet: Any, departments: set[str], errors: list[dict[str, Any]]
+) -> dict[str, tuple[int, dict[str, Any]]]:
+    """The 小类 sheet: code → (row, values); the problems of each row to `errors`."""
+    out: dict[str, tuple[int, dict[str, Any]]] = {}
     col_of = {c: _letter(i) for i, c in enumerate(CATEGORY_COLUMNS)}
-    for n, raw in _rows(wb[CATEGORY_SHEET], CATEGORY_COLUMNS, CATEGORY_SHEET, errors):
+    for n, raw in _rows(sheet, CATEGORY_COLUMNS, CATEGORY_SHEET, errors):
         problems: list[Problem] = []
         code = _text(raw["code"]).upper()
         if not CODE_RE.match(code):
             problems.append(_problem("code", "bad_code", "must be C or E followed by 4 digits"))
-        elif code in parsed.categories:
+        elif code in out:
             problems.append(
                 _problem(
-                    "code",
-                    "duplicate_code",
-                    "{value} is also on row {other}",
-                    value=code,
-                    other=parsed.categories[code][0],
+                    "code", "duplicate_code", "{value} is also on row {other}", value=code, other=out[code][0]
                 )
             )
         elif _text(raw["case_class"]) != taxonomy.case_class(code):
@@ -579,17 +611,7 @@ def _parse(session: Session, data: bytes) -> _Parsed:
                     value=taxonomy.case_class(code),
                 )
             )
-        values: dict[str, Any] = {}
-        for k in CATEGORY_COLUMNS[2:]:
-            try:
-                if k in HOUR_FIELDS or k in ("duplicate_radius_m", "duplicate_window_h"):
-                    values[k] = _number(k, raw[k])
-                elif k == "active":
-                    values[k] = _flag(k, raw[k])
-                else:
-                    values[k] = _text(raw[k])
-            except _CellError as e:
-                problems.append(e.problem)
+        values = _category_values(raw, problems)
         if not problems:
             current = session.get(CaseCategory, code)
             allowed = departments | ({current.department_code} if current else set())
@@ -597,34 +619,44 @@ def _parse(session: Session, data: bytes) -> _Parsed:
         if problems:
             errors += [row_error(CATEGORY_SHEET, n, col_of[p.column], p) for p in problems]
         else:
-            parsed.categories[code] = (n, values)
+            out[code] = (n, values)
+    return out
+
+
+def _rule_id(
+    raw: dict[str, Any], n: int, rule_ids: set[int], seen_ids: dict[int, int], problems: list[Problem]
+) -> int | None:
+    """The rule id a row updates (None: a new rule); unknown and repeated ids to `problems`."""
+    if not _text(raw["id"]):
+        return None
+    try:
+        rid = int(_number("id", raw["id"]))
+    except _CellError as e:
+        problems.append(e.problem)
+        return None
+    if rid not in rule_ids:
+        problems.append(_problem("id", "unknown_rule", "unknown rule id {value}", value=rid))
+    elif rid in seen_ids:
+        problems.append(
+            _problem("id", "duplicate_id", "{value} is also on row {other}", value=rid, other=seen_ids[rid])
+        )
+    else:
+        seen_ids[rid] = n
+    return rid
+
+
+def _parse_rules(
+    session: Session, sheet: Any, departments: set[str], errors: list[dict[str, Any]]
+) -> list[tuple[int, int | None, RuleIn]]:
+    """The dispatch rules sheet: (row, rule id or None, rule); the problems of each row to `errors`."""
+    out: list[tuple[int, int | None, RuleIn]] = []
     rule_col = {c: _letter(i) for i, c in enumerate(RULE_COLUMNS)}
     rule_ids = set(session.scalars(select(DispatchRule.id)))
     seen_rules: dict[tuple[str, str, str], int] = {}
     seen_ids: dict[int, int] = {}
-    for n, raw in _rows(wb[RULE_SHEET], RULE_COLUMNS, RULE_SHEET, errors):
-        problems = []
-        rid: int | None = None
-        if _text(raw["id"]):
-            try:
-                rid = int(_number("id", raw["id"]))
-            except _CellError as e:
-                problems.append(e.problem)
-            else:
-                if rid not in rule_ids:
-                    problems.append(_problem("id", "unknown_rule", "unknown rule id {value}", value=rid))
-                elif rid in seen_ids:
-                    problems.append(
-                        _problem(
-                            "id",
-                            "duplicate_id",
-                            "{value} is also on row {other}",
-                            value=rid,
-                            other=seen_ids[rid],
-                        )
-                    )
-                else:
-                    seen_ids[rid] = n
+    for n, raw in _rows(sheet, RULE_COLUMNS, RULE_SHEET, errors):
+        problems: list[Problem] = []
+        rid = _rule_id(raw, n, rule_ids, seen_ids, problems)
         rule = _clean_rule(
             RuleIn(
                 category_prefix=_text(raw["category_prefix"]),
@@ -648,27 +680,17 @@ def _parse(session: Session, data: bytes) -> _Parsed:
             errors += [row_error(RULE_SHEET, n, rule_col[p.column], p) for p in problems]
         else:
             seen_rules[key] = n
-            parsed.rules.append((n, rid, rule))
-    if errors:
-        raise WorkbookRejected(
-            "The workbook has {n} problems; nothing was imported",
-            field="file",
-            params={"n": len(errors)},
-            details=errors,
-        )
-    return parsed
+            out.append((n, rid, rule))
+    return out
 
 
-def import_xlsx(*, session: Session, actor: Principal, data: bytes) -> ImportSummary:
-    """Apply a workbook in the export's format: categories are updated by code (new codes are
-    added; codes not in the sheet stay as they are — retire one with active 0); the dispatch rules
-    sheet is the whole rule set (rows with an id update that rule, rows without add one, rules not
-    listed are deleted). Everything is checked first; one bad row rejects the whole workbook."""
-    authorize(actor, "cases.taxonomy")
-    parsed = _parse(session, data)
+def _apply_categories(
+    session: Session, actor: Principal, categories: dict[str, tuple[int, dict[str, Any]]]
+) -> tuple[list[str], list[str]]:
+    """Add the new codes and update the changed ones, each audited; (created, updated)."""
     created: list[str] = []
     updated: list[str] = []
-    for code, (_n, values) in sorted(parsed.categories.items()):
+    for code, (_n, values) in sorted(categories.items()):
         clean = _clean(CategoryEdit(**values))
         row = session.get(CaseCategory, code)
         if row is None:
@@ -698,8 +720,16 @@ def import_xlsx(*, session: Session, actor: Principal, data: bytes) -> ImportSum
                 subject_id=code,
                 payload={"changes": changes, "source": "xlsx"},
             )
+    return created, updated
+
+
+def _apply_rules(
+    session: Session, actor: Principal, rules: list[tuple[int, int | None, RuleIn]]
+) -> tuple[int, int, int]:
+    """Make the rule set the sheet's: delete the unlisted, add the new, update the changed, each
+    audited; (added, updated, deleted)."""
     added = changed = deleted = 0
-    keep = {rid for _n, rid, _r in parsed.rules if rid is not None}
+    keep = {rid for _n, rid, _r in rules if rid is not None}
     for old in list(session.scalars(select(DispatchRule).order_by(DispatchRule.id))):
         if old.id not in keep:
             payload = RuleOut.model_validate(old).model_dump()
@@ -714,7 +744,7 @@ def import_xlsx(*, session: Session, actor: Principal, data: bytes) -> ImportSum
                 subject_id=payload["id"],
                 payload={**payload, "source": "xlsx"},
             )
-    for _n, rid, rule in parsed.rules:
+    for _n, rid, rule in rules:
         if rid is None:
             new = DispatchRule(**rule.model_dump())
             session.add(new)
@@ -745,6 +775,18 @@ def import_xlsx(*, session: Session, actor: Principal, data: bytes) -> ImportSum
                 subject_id=rid,
                 payload={"changes": changes, "source": "xlsx"},
             )
+    return added, changed, deleted
+
+
+def import_xlsx(*, session: Session, actor: Principal, data: bytes) -> ImportSummary:
+    """Apply a workbook in the export's format: categories are updated by code (new codes are
+    added; codes not in the sheet stay as they are — retire one with active 0); the dispatch rules
+    sheet is the whole rule set (rows with an id update that rule, rows without add one, rules not
+    listed are deleted). Everything is checked first; one bad row rejects the whole workbook."""
+    authorize(actor, "cases.taxonomy")
+    parsed = _parse(session, data)
+    created, updated = _apply_categories(session, actor, parsed.categories)
+    added, changed, deleted = _apply_rules(session, actor, parsed.rules)
     summary = ImportSummary(
         categories_created=created,
         categories_updated=updated,

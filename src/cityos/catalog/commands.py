@@ -100,7 +100,6 @@ def load(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from cityos.catalog import service
-    from cityos.catalog.schemas import ResourceIn
     from cityos.cli import cli_principal, database, ensure_schema
 
     if not file.is_file():
@@ -110,26 +109,8 @@ def load(
         raise Invalid("Mode must be replace, append or upsert", code="bad_mode", field="--mode")
     ensure_schema()
     actor = cli_principal()
-    with database().transaction() as s:
-        if create:
-            if not name or not provider:
-                raise Invalid(
-                    "--create needs --name and --provider", code="create_needs_name", field="--name"
-                )
-            class_code, _, _seq = resource_code.partition("/")
-            service.create_resource(
-                session=s,
-                actor=actor,
-                data=ResourceIn(
-                    class_code=class_code,
-                    code=resource_code if "/" in resource_code else None,
-                    name=name,
-                    provider=provider,
-                    table_schema=table_schema,
-                ),
-            )
-            if "/" not in resource_code:
-                resource_code = service.list_resources(session=s, q=name, limit=1)[0][0].code
+    if create:
+        resource_code = _create(actor, resource_code, name, provider, table_schema)
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -162,19 +143,51 @@ def load(
             bar.stop()
             v = _confirm_drop(held, actor, resource_code)
         bar.update(task, completed=3)
+    _print_outcome(v, as_json)
+    if v.state != "accepted":
+        raise typer.Exit(1)
+
+
+def _create(
+    actor: Principal, resource_code: str, name: str | None, provider: str | None, table_schema: Any
+) -> str:
+    """`--create`: register the resource first (the code given, or the next in its class); its code."""
+    from cityos.catalog import service
+    from cityos.catalog.schemas import ResourceIn
+    from cityos.cli import database
+
+    if not name or not provider:
+        raise Invalid("--create needs --name and --provider", code="create_needs_name", field="--name")
+    with database().transaction() as s:
+        class_code, _, _seq = resource_code.partition("/")
+        service.create_resource(
+            session=s,
+            actor=actor,
+            data=ResourceIn(
+                class_code=class_code,
+                code=resource_code if "/" in resource_code else None,
+                name=name,
+                provider=provider,
+                table_schema=table_schema,
+            ),
+        )
+        if "/" not in resource_code:
+            resource_code = service.list_resources(session=s, q=name, limit=1)[0][0].code
+    return resource_code
+
+
+def _print_outcome(v: VersionOut, as_json: bool) -> None:
     if as_json:
         typer.echo(
             json.dumps({"version": v.number, "state": v.state, **v.report}, ensure_ascii=False, indent=2)
         )
+        return
+    _print_report(v)
+    if v.state == "accepted":
+        q = f", {v.quarantined_rows} rows quarantined" if v.quarantined_rows else ""
+        typer.echo(f"accepted as version {v.number}: {v.row_count} rows, sha256 {v.sha256}{q}")
     else:
-        _print_report(v)
-        if v.state == "accepted":
-            q = f", {v.quarantined_rows} rows quarantined" if v.quarantined_rows else ""
-            typer.echo(f"accepted as version {v.number}: {v.row_count} rows, sha256 {v.sha256}{q}")
-        else:
-            typer.echo("rejected: nothing was loaded", err=True)
-    if v.state != "accepted":
-        raise typer.Exit(1)
+        typer.echo("rejected: nothing was loaded", err=True)
 
 
 def _confirm_drop(held: Conflict, actor: Principal, code: str) -> VersionOut:
