@@ -90,7 +90,7 @@ COUNTS = (
 WORKER_COLUMNS = {
     "days_checked_in": "出勤天数",
     "patrols": "巡查次数",
-    "patrol_hours": "巡查时长(小时)",
+    "patrol_hours": "巡查时长（小时）",
     "grids_covered": "巡查网格数",
     "own_grids_covered": "责任网格已巡查",
     "reports_on_patrol": "巡查上报数",
