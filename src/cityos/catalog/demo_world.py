@@ -354,6 +354,8 @@ def build_world(ctx: DemoContext, districts: list[tuple[str, str]], streets: dic
         ind = rng.choice(industrial) if rng.random() < 0.45 else rng.choice(INDUSTRIES)
         division = rng.choices(codes, weights=weights)[0]
         prefix = ctx.faker.company_prefix()
+        if any(c.isascii() for c in prefix):
+            continue  # Faker's zh_CN prefixes include “MBP软件” and “数字100”: no local firm is named so
         if kind == "农民专业合作社":
             name = f"临沂市{dnames[division]}{prefix}种植专业合作社"
         elif kind == "个人独资企业":
