@@ -29,10 +29,10 @@ from typing import Any
 from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from cityos.cases import attachments, service, taxonomy
@@ -54,6 +54,9 @@ ROOTS = {
     "updates": ("service_request_updates", "request_update"),
     "errors": ("errors", "error"),
 }
+
+
+_POSTS = anyio.CapacityLimiter(4)  # reports in their unit of work at once, per process
 
 
 class Open311Error(Exception):
@@ -465,9 +468,10 @@ async def post_request(request: Request, fmt: str) -> Response:
             f, "requests", [{"service_request_id": c.number, "service_notice": None, "account_id": None}]
         )
 
-    # The unit of work is blocking database I/O: in the thread pool, as FastAPI runs sync routes, so
-    # the event loop keeps reading other requests while this one waits on the database.
-    return await run_in_threadpool(handle, request, fmt, go)
+    # The unit of work is blocking database I/O: in a worker thread, so the event loop keeps reading
+    # other requests while this one waits on the database; a few at a time, as more threads would
+    # only take turns at the GIL and lengthen every report's wait (bench/RESULTS.md).
+    return await anyio.to_thread.run_sync(handle, request, fmt, go, limiter=_POSTS)
 
 
 @router.get("/servicerequestupdates.{fmt}")
