@@ -3,6 +3,7 @@ through cityos.registry), static assets, error mapping, security headers and met
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -23,7 +24,7 @@ from cityos.core.errors import CityOSError
 from cityos.core.settings import Settings, get_settings, use_settings
 from cityos.web import basemap
 from cityos.web.deps import LOCALE_COOKIE, LoginRedirect, read_csrf_form
-from cityos.web.templating import NavItem, render
+from cityos.web.templating import LOOPS, NavItem, render
 
 log = logging.getLogger("cityos.web")
 STATIC = Path(__file__).resolve().parent / "static"
@@ -165,9 +166,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         app.state.nav.extend(getattr(mod, "NAV", []))
     for _name, mod in registry.parts("api"):
         app.include_router(mod.router)
-    for _name, mod in registry.parts("views"):
+    for name, mod in registry.parts("views"):
         app.include_router(mod.router)
-        app.state.nav.extend(getattr(mod, "NAV", []))
+        app.state.nav.extend(
+            dataclasses.replace(item, group=item.group or LOOPS.get(name)) for item in getattr(mod, "NAV", [])
+        )
     registry.load_handlers()
     from cityos.web import openapi
 

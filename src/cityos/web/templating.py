@@ -28,6 +28,52 @@ class NavItem:
     perm: str | None = None  # shown only to principals holding it (None: any logged-in user)
     order: int = 100
     public: bool = False  # shown to anonymous visitors too
+    group: str | None = None  # English msgid of the loop it belongs to (LOOPS); None: on its own
+
+
+# The header groups the modules' pages by the platform's loops, so ten modules fit one line on a
+# desktop: a loop with two or more pages for the reader becomes one menu (<details>) in the bar.
+LOOPS: dict[str, str] = {
+    "geo": "Unified city management",
+    "cases": "Unified city management",
+    "patrol": "Unified city management",
+    "sensing": "Urban sensing",
+    "catalog": "Data sharing and exchange",
+    "registries": "Data sharing and exchange",
+    "services": "One-window services",
+}
+
+
+@dataclass(frozen=True)
+class NavGroup:
+    label: str
+    items: list[NavItem]
+
+    def active(self, path: str) -> bool:
+        return any(nav_active(i, path) for i in self.items)
+
+
+def nav_active(item: NavItem, path: str) -> bool:
+    return path == item.href or (item.href != "/" and path.startswith(item.href))
+
+
+def nav_entries(items: list[NavItem]) -> list[NavItem | NavGroup]:
+    """The header's entries in order: a loop's pages as one group where the reader has two or more
+    of them, otherwise the page itself (at the place of the loop's first page)."""
+    by_group: dict[str, list[NavItem]] = {}
+    for item in items:
+        if item.group:
+            by_group.setdefault(item.group, []).append(item)
+    out: list[NavItem | NavGroup] = []
+    placed: set[str] = set()
+    for item in items:
+        members = by_group.get(item.group or "", [])
+        if len(members) < 2:
+            out.append(item)
+        elif item.group not in placed:
+            placed.add(item.group or "")
+            out.append(NavGroup(item.group or "", members))
+    return out
 
 
 def _dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -65,6 +111,7 @@ def make_env() -> Environment:
     env.filters["paren"] = _paren
     env.globals["has_perm"] = has
     env.globals["base_map_json"] = _base_map_json
+    env.globals["nav_active"] = nav_active
     return env
 
 
@@ -100,7 +147,7 @@ def render(
     ctx = {
         "request": request,
         "principal": p,
-        "nav": nav_for(request, p),
+        "nav": nav_entries(nav_for(request, p)),
         "locale": i18n.current_locale.get(),
         "csrf_token": p.csrf_token or "",
         "htmx": request.headers.get("hx-request") == "true",

@@ -9,3 +9,10 @@ document.addEventListener("DOMContentLoaded", () => {
     button.setAttribute("aria-expanded", open ? "true" : "false");
   });
 });
+
+// The loops' menus in the bar: one open at a time, and a click elsewhere closes it.
+document.addEventListener("click", (event) => {
+  document.querySelectorAll("details.navgroup[open]").forEach((menu) => {
+    if (!menu.contains(event.target)) menu.removeAttribute("open");
+  });
+});
