@@ -56,42 +56,17 @@ from cityos.catalog.demo_world import SEED, SIZES, build_world, write_csv, write
 from cityos.catalog.schemas import AccessRequestIn, DecisionIn, ResourceIn
 from cityos.core import clock
 from cityos.core.errors import CityOSError
-from cityos.demo.context import DemoContext
+from cityos.demo.context import STEWARD_PASSWORD, DemoContext
 from cityos.identity import service as identity
-from cityos.identity.schemas import Principal, UserIn
+from cityos.identity.schemas import Principal
 
-STEWARD_PASSWORD = "demo-data-steward-2026"
 # departments that publish or ask for data and so need a data steward (the builder's one is 税务局's)
 STEWARDS = ["gaj", "scjgj", "zrzyj", "rsj", "gxj", "wjw", "zwfw", "zjj", "mzj", "jtj", "jyj", "cgj"]
 
 
 # ------------------------------------------------------------------------------------- populate
 def _stewards(ctx: DemoContext) -> dict[str, Principal]:
-    out = {p.department_code: p for p in ctx.users.get("data_steward", []) if p.department_code}
-    missing = [c for c in STEWARDS if c not in out and c in ctx.departments]
-    if missing:
-        with ctx.db.transaction() as s:
-            created = identity.add_users_bulk(
-                session=s,
-                actor=ctx.system,
-                users=[
-                    UserIn(
-                        username=f"steward-{c}",
-                        display_name=ctx.faker.name(),
-                        password=STEWARD_PASSWORD,
-                        roles=["data_steward"],
-                        department_code=c,
-                        region_code=ctx.city_code,
-                    )
-                    for c in missing
-                ],
-            )
-        for p in created:
-            ctx.users.setdefault("data_steward", []).append(p)
-            ctx.passwords[p.username] = STEWARD_PASSWORD
-            if p.department_code:
-                out[p.department_code] = p
-    return out
+    return ctx.stewards(STEWARDS)
 
 
 class Demo:

@@ -7,6 +7,7 @@ tables), deterministically from `ctx.rng` / `ctx.faker` so two builds give the s
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,10 @@ from faker import Faker
 from rich.progress import Progress
 
 from cityos.core.db import Database
-from cityos.identity.schemas import Principal
+from cityos.identity import service as identity
+from cityos.identity.schemas import Principal, UserIn
+
+STEWARD_PASSWORD = "demo-data-steward-2026"
 
 
 @dataclass
@@ -38,3 +42,32 @@ class DemoContext:
 
     def user(self, role: str, i: int = 0) -> Principal:
         return self.users[role][i % len(self.users[role])]
+
+    def stewards(self, codes: Iterable[str]) -> dict[str, Principal]:
+        """A data steward for each of these departments the city has (department code -> steward):
+        the demo's existing ones, and `steward-<code>` accounts created once for the rest."""
+        out = {p.department_code: p for p in self.users.get("data_steward", []) if p.department_code}
+        missing = [c for c in codes if c not in out and c in self.departments]
+        if missing:
+            with self.db.transaction() as s:
+                created = identity.add_users_bulk(
+                    session=s,
+                    actor=self.system,
+                    users=[
+                        UserIn(
+                            username=f"steward-{c}",
+                            display_name=self.faker.name(),
+                            password=STEWARD_PASSWORD,
+                            roles=["data_steward"],
+                            department_code=c,
+                            region_code=self.city_code,
+                        )
+                        for c in missing
+                    ],
+                )
+            for p in created:
+                self.users.setdefault("data_steward", []).append(p)
+                self.passwords[p.username] = STEWARD_PASSWORD
+                if p.department_code:
+                    out[p.department_code] = p
+        return out

@@ -23,42 +23,16 @@ from cityos.catalog import service as catalog
 from cityos.catalog.schemas import AccessRequestIn, DecisionIn
 from cityos.core import calendar
 from cityos.demo.context import DemoContext
-from cityos.identity import service as identity
-from cityos.identity.schemas import Principal, UserIn
+from cityos.identity.schemas import Principal
 from cityos.registries import service
 from cityos.registries.sources import ENTRIES, resource_in
 
-PASSWORD = "demo-data-steward-2026"
 KINDS = ["物流园", "安置房", "产业园", "学校", "医院"]
 NEED = ["gaj", "scjgj", "zrzyj", "rsj", "swj", "mzj", "gxj", "zjj", "fgw", "dsjj"]
 
 
 def _stewards(ctx: DemoContext) -> dict[str, Principal]:
-    out = {p.department_code: p for p in ctx.users.get("data_steward", []) if p.department_code}
-    missing = [c for c in NEED if c not in out and c in ctx.departments]
-    if missing:
-        with ctx.db.transaction() as s:
-            created = identity.add_users_bulk(
-                session=s,
-                actor=ctx.system,
-                users=[
-                    UserIn(
-                        username=f"steward-{c}",
-                        display_name=ctx.faker.name(),
-                        password=PASSWORD,
-                        roles=["data_steward"],
-                        department_code=c,
-                        region_code=ctx.city_code,
-                    )
-                    for c in missing
-                ],
-            )
-        for p in created:
-            ctx.users.setdefault("data_steward", []).append(p)
-            ctx.passwords[p.username] = PASSWORD
-            if p.department_code:
-                out[p.department_code] = p
-    return out
+    return ctx.stewards(NEED)
 
 
 def _read(ctx: DemoContext, actor: Principal, code: str, fields: list[str]) -> list[dict[str, Any]]:
