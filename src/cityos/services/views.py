@@ -288,6 +288,13 @@ def realname(
 def window(
     request: Request, session: Session = S, p: Principal = Depends(RequirePage("services.window"))
 ) -> Response:
+    return _window_page(request, session, p)
+
+
+def _window_page(
+    request: Request, session: Session, p: Principal, ticket: Any = None, error: Any = None
+) -> Response:
+    """The window console: applications to accept (new and sent back) and to issue, the queue."""
     return render(
         request,
         "services/window.html",
@@ -297,8 +304,8 @@ def window(
             "to_issue": service.search(session=session, actor=p, state="approved", limit=100),
             "items": service.items(session=session),
             "queue": service.figures(session=session),
-            "ticket": None,
-            "error": None,
+            "ticket": ticket,
+            "error": error,
         },
     )
 
@@ -315,18 +322,7 @@ def call(
         session,
         lambda: service.call_next(session=session, actor=p, window_type=window_type, window=window_no),
     )
-    return render(
-        request,
-        "services/window.html",
-        {
-            "to_accept": service.search(session=session, actor=p, state="submitted", limit=100),
-            "to_issue": service.search(session=session, actor=p, state="approved", limit=100),
-            "items": service.items(session=session),
-            "queue": service.figures(session=session),
-            "ticket": t,
-            "error": error,
-        },
-    )
+    return _window_page(request, session, p, t, error)
 
 
 @router.get("/inbox")
