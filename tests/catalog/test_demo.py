@@ -21,6 +21,10 @@ from cityos.demo import builder
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
 
+# the module-scoped demo city is built once: every test of the module on one worker
+pytestmark = pytest.mark.xdist_group("demo-catalog")
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The small demo city built once; what the tests look at is read under the demo's clock."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
 
 from cityos.cases import service
@@ -15,30 +16,31 @@ from cityos.geo.models import GridShape
 from cityos.identity import service as identity
 from cityos.identity.models import Region, User
 
+NOW = datetime(2026, 11, 23, tzinfo=UTC)
+# one worker builds this module's cities: the first one (module fixture) serves three tests
+pytestmark = pytest.mark.xdist_group("demo-builder")
+
+
+@pytest.fixture(scope="module")
+def city_a(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The small demo city built once at a fixed clock: (its home, its context, its summary)."""
+    home = tmp_path_factory.mktemp("demo-a")
+    use_settings(load_settings({"CITYOS_HOME": str(home)}))
+    try:
+        ctx = builder.build(scale="small", now=NOW)
+        summary = _summary(ctx)
+        yield home, ctx, summary
+        ctx.db.engine.dispose()
+    finally:
+        use_db(None)
+        use_settings(None)
+
 
 def _build(tmp_path, name):  # type: ignore[no-untyped-def]
     use_settings(load_settings({"CITYOS_HOME": str(tmp_path / name)}))
     try:
-        ctx = builder.build(scale="small", now=datetime(2026, 11, 23, tzinfo=UTC))
-        with clock.frozen(ctx.now), ctx.db.reader() as s:
-            cases = service.list_cases(session=s, actor=ctx.user("leader"), limit=100_000, count_cap=None)
-            summary = {
-                "cases": [
-                    (c.number, c.state, c.category_code, c.department_id, c.light, c.reported_at)
-                    for c in cases.items
-                ],
-                "regions": s.scalar(select(func.count()).select_from(Region)),
-                "grids": s.scalar(select(func.count()).select_from(GridShape)),
-                "users": s.scalar(select(func.count()).select_from(User)),
-                "first_names": [u.display_name for u in s.scalars(select(User).order_by(User.id).limit(5))],
-                "audit_ok": audit.verify(s).ok,
-                "with_worker": s.scalar(
-                    select(func.count()).select_from(GridShape).where(GridShape.grid_worker_id.is_not(None))
-                ),
-            }
-            for role, (username, _d, _r) in builder.ACCOUNTS.items():
-                p = identity.authenticate(session=s, username=username, password=builder.PASSWORDS[role])
-                assert role in p.roles
+        ctx = builder.build(scale="small", now=NOW)
+        summary = _summary(ctx)
         ctx.db.engine.dispose()
         return summary
     finally:
@@ -46,8 +48,31 @@ def _build(tmp_path, name):  # type: ignore[no-untyped-def]
         use_settings(None)
 
 
-def test_small_demo_city_is_deterministic_and_complete(tmp_path):
-    a = _build(tmp_path, "a")
+def _summary(ctx):  # type: ignore[no-untyped-def]
+    with clock.frozen(ctx.now), ctx.db.reader() as s:
+        cases = service.list_cases(session=s, actor=ctx.user("leader"), limit=100_000, count_cap=None)
+        summary = {
+            "cases": [
+                (c.number, c.state, c.category_code, c.department_id, c.light, c.reported_at)
+                for c in cases.items
+            ],
+            "regions": s.scalar(select(func.count()).select_from(Region)),
+            "grids": s.scalar(select(func.count()).select_from(GridShape)),
+            "users": s.scalar(select(func.count()).select_from(User)),
+            "first_names": [u.display_name for u in s.scalars(select(User).order_by(User.id).limit(5))],
+            "audit_ok": audit.verify(s).ok,
+            "with_worker": s.scalar(
+                select(func.count()).select_from(GridShape).where(GridShape.grid_worker_id.is_not(None))
+            ),
+        }
+        for role, (username, _d, _r) in builder.ACCOUNTS.items():
+            p = identity.authenticate(session=s, username=username, password=builder.PASSWORDS[role])
+            assert role in p.roles
+    return summary
+
+
+def test_small_demo_city_is_deterministic_and_complete(tmp_path, city_a):
+    a = city_a[2]
     b = _build(tmp_path, "b")
     assert a == b  # the same city, and the same cases at the same steps, from the same seed
     assert len(a["cases"]) > 300
@@ -57,18 +82,13 @@ def test_small_demo_city_is_deterministic_and_complete(tmp_path):
     assert a["regions"] == 300 + len(generate("small").regions)  # every region and grid landed
 
 
-def test_accounts_table_lists_every_role(tmp_path, capsys):
-    use_settings(load_settings({"CITYOS_HOME": str(tmp_path / "c")}))
-    try:
-        ctx = builder.build(scale="small")
-        outs = []
-        for serving in (True, False):  # `cityos demo` and `cityos demo --no-serve` alike
-            builder.print_accounts(ctx, "http://127.0.0.1:8000/", serving=serving)
-            outs.append(capsys.readouterr().out)
-        ctx.db.engine.dispose()
-    finally:
-        use_db(None)
-        use_settings(None)
+def test_accounts_table_lists_every_role(city_a, capsys):
+    home, ctx, _summary = city_a
+    use_settings(load_settings({"CITYOS_HOME": str(home)}))
+    outs = []
+    for serving in (True, False):  # `cityos demo` and `cityos demo --no-serve` alike
+        builder.print_accounts(ctx, "http://127.0.0.1:8000/", serving=serving)
+        outs.append(capsys.readouterr().out)
     for out in outs:
         for role, password in builder.PASSWORDS.items():
             assert role in out and password in out
@@ -93,13 +113,11 @@ def builder_districts():  # type: ignore[no-untyped-def]
     return DISTRICTS
 
 
-def test_keep_serves_the_existing_city_instead_of_rebuilding(tmp_path):
-    use_settings(load_settings({"CITYOS_HOME": str(tmp_path / "k")}))
+def test_keep_serves_the_existing_city_instead_of_rebuilding(city_a):
+    home, _ctx, summary = city_a
+    use_settings(load_settings({"CITYOS_HOME": str(home)}))
+    users = summary["users"]
     try:
-        first = builder.build(scale="small")
-        with first.db.reader() as s:
-            users = s.scalar(select(func.count()).select_from(User))
-        first.db.engine.dispose()
         use_db(None)
         kept = builder.build(scale="small", fresh=False)
         with kept.db.reader() as s:

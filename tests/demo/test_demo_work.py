@@ -24,6 +24,10 @@ from cityos.identity import service as identity
 LANSHAN = "371302"
 
 
+# the module-scoped demo city is built once: every test of the module on one worker
+pytestmark = pytest.mark.xdist_group("demo-work")
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The small demo city built at the real clock, as `cityos demo` builds it."""

@@ -51,7 +51,8 @@ def _click_region(page, code: str, click: bool = True) -> None:  # type: ignore[
 
 def test_admin_opens_the_grid_map_and_drills_into_a_district(page, live_city):
     login(page, live_city, "admin")
-    page.click("text=网格地图")
+    page.click("nav.mainnav summary:has-text('一网统管')")  # the loop's menu in the header
+    page.click("nav.mainnav a:has-text('网格地图')")
     assert _wait_for_level(page, "district") == 3
     assert "371302" in _hover_region(page, "371302")  # hover shows the code
     _click_region(page, "371302")

@@ -40,7 +40,8 @@ def _click_at(page, selector: str, lon: float, lat: float) -> None:  # type: ign
 def test_operator_files_a_call_from_the_map_and_the_dispatcher_sees_it(page, live_city):
     grid, lon, lat = _grid_centre_in_lanshan()
     login(page, live_city, "dispatcher")
-    page.click("text=12345热线")
+    page.click("nav.mainnav summary:has-text('一网统管')")  # the loop's menu in the header
+    page.click("nav.mainnav a:has-text('12345热线')")
     page.locator("#pickmap[data-ready='1'][data-level='district']").wait_for()
     page.fill("input[name=caller_name]", "张先生")
     page.fill("input[name=caller_phone]", "139 0539 1234")

@@ -193,6 +193,10 @@ SKIP = re.compile(
 PAGES_PER_ROLE = 60
 
 
+# the module-scoped demo city is built once: every test of the module on one worker
+pytestmark = pytest.mark.xdist_group("demo-zh")
+
+
 @pytest.fixture(scope="module")
 def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from cityos.core.db import use_db

@@ -146,8 +146,16 @@ def read_records(
         ws = wb[sheet] if sheet and sheet in wb.sheetnames else wb.worksheets[0]
         rows: Iterator[tuple[int, tuple[Any, ...]]] = read_rows(ws)
     else:
-        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
-        rows = ((i, tuple(r)) for i, r in enumerate(csv.reader(io.StringIO(text.strip())), start=1))
+        try:  # read whole, so a broken file is refused here and not halfway through its rows
+            text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+            parsed = [(i, tuple(r)) for i, r in enumerate(csv.reader(io.StringIO(text.strip())), start=1)]
+        except (UnicodeDecodeError, csv.Error) as e:
+            raise Invalid(
+                "The file is neither an Excel workbook (.xlsx) nor UTF-8 CSV text",
+                field="file",
+                code="unreadable_file",
+            ) from e
+        rows = iter(parsed)
     first = next(rows, None)
     header = [read_cell(h) for h in first[1]] if first else []
 

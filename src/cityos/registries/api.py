@@ -5,7 +5,7 @@ their source resources."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
@@ -32,7 +32,8 @@ from cityos.web.deps import Require, get_session
 router = APIRouter(prefix="/api/v1", tags=["registries"])
 S = Depends(get_session, scope="function")
 CODE = PathParam(pattern=r"^[A-Z][A-Z0-9_]{2,39}$")
-ID = PathParam(ge=1, le=ID_MAX)
+# a fresh Path per parameter (one shared Path() object leaves the second name unresolved in OpenAPI)
+IdPath = Annotated[int, PathParam(ge=1, le=ID_MAX)]
 
 
 @router.get("/registries/{code}/versions", response_model=list[RegistryVersionOut])
@@ -117,7 +118,7 @@ def tasks(
 @router.post("/crosscheck-tasks/{task_id}/decision", response_model=TaskOut)
 def decide(
     body: TaskDecisionIn,
-    task_id: int = ID,
+    task_id: IdPath,
     session: Session = S,
     p: Principal = Depends(Require("registries.tasks")),
 ) -> Any:
@@ -135,7 +136,7 @@ def decide(
 @router.post("/crosscheck-tasks/{task_id}/assignee", response_model=TaskOut)
 def assign(
     body: AssignIn,
-    task_id: int = ID,
+    task_id: IdPath,
     session: Session = S,
     p: Principal = Depends(Require("registries.tasks")),
 ) -> Any:
@@ -154,7 +155,7 @@ def discrepancies(
 @router.post("/discrepancies/{discrepancy_id}/answer", response_model=DiscrepancyOut)
 def answer(
     body: AnswerIn,
-    discrepancy_id: int = ID,
+    discrepancy_id: IdPath,
     session: Session = S,
     p: Principal = Depends(Require("registries.answer")),
 ) -> Any:
@@ -166,7 +167,7 @@ def answer(
 @router.post("/discrepancies/{discrepancy_id}/arbitration", response_model=DiscrepancyOut)
 def arbitrate(
     body: ArbitrationIn,
-    discrepancy_id: int = ID,
+    discrepancy_id: IdPath,
     session: Session = S,
     p: Principal = Depends(Require("registries.admin")),
 ) -> Any:

@@ -174,7 +174,7 @@ async def token(request: Request, session: Session = S) -> Response:
     return JSONResponse(out, headers=NO_STORE)
 
 
-@router.api_route("/oidc/userinfo", methods=["GET", "POST"], tags=["oidc"])
+@router.api_route("/oidc/userinfo", methods=["GET", "POST"], tags=["oidc"], include_in_schema=False)
 def userinfo(request: Request, session: Session = S) -> Response:
     auth = request.headers.get("authorization", "")
     try:

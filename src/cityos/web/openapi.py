@@ -53,6 +53,9 @@ DESCRIPTIONS = {
 # the data API resolves its caller inside each call (every call, refused or not, is audited), so
 # no dependency shows it: it answers 401/403 all the same
 DATA_API = ("/api/v1/data/",)
+# a device posts its readings with its own token, checked inside the call (401 bad token, 403 a
+# device writing for another)
+DEVICE_API_SUFFIX = "/telemetry"
 
 
 def _api_routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
@@ -90,7 +93,8 @@ def _error_codes(path: str, route: APIRoute, method: str, operation: dict[str, A
     content = operation.get("requestBody", {}).get("content", {})
     if "multipart/form-data" in content or "application/octet-stream" in content:
         codes.add("413")
-    if path.startswith(DATA_API):
+    device = path.startswith("/api/v1/sensing/") and path.endswith(DEVICE_API_SUFFIX)
+    if path.startswith(DATA_API) or device:
         codes |= {"401", "403"}
     return codes
 
