@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from cityos.cases import admin, service
+from cityos.cases import admin, admin_workbook, service
 from cityos.core.audit import AuditRecord, history
 from cityos.core.errors import Forbidden, Invalid
 
@@ -145,14 +145,14 @@ def test_excel_round_trip_changes_nothing(taxonomy, db):
     a = taxonomy.as_role("admin")
     before = _snapshot(db, taxonomy)
     with db.reader() as s:
-        data = admin.export_xlsx(session=s, actor=a)
+        data = admin_workbook.export_xlsx(session=s, actor=a)
     wb = load_workbook(io.BytesIO(data))
     assert wb.sheetnames == ["categories", "dispatch_rules", "README"]
     assert wb["categories"].max_row == 1 + len(before[0]) and wb["dispatch_rules"].max_row == 1 + len(
         before[1]
     )
     with db.transaction() as s:
-        summary = admin.import_xlsx(session=s, actor=a, data=data)
+        summary = admin_workbook.import_xlsx(session=s, actor=a, data=data)
     assert summary.changes == 0
     assert _snapshot(db, taxonomy) == before
 
@@ -172,7 +172,7 @@ def _row_of(ws, code: str) -> int:  # type: ignore[no-untyped-def]
 def test_excel_import_applies_edits_new_categories_and_the_rule_set(taxonomy, db):
     a = taxonomy.as_role("admin")
     with db.reader() as s:
-        data = admin.export_xlsx(session=s, actor=a)
+        data = admin_workbook.export_xlsx(session=s, actor=a)
         rules = admin.dispatch_rules(session=s, actor=a)
 
     def edit(wb):  # type: ignore[no-untyped-def]
@@ -186,7 +186,7 @@ def test_excel_import_applies_edits_new_categories_and_the_rule_set(taxonomy, db
         rs.append([None, "E04", "371302001", "territory", "gaj"])
 
     with db.transaction() as s:
-        summary = admin.import_xlsx(session=s, actor=a, data=_workbook(data, edit))
+        summary = admin_workbook.import_xlsx(session=s, actor=a, data=_workbook(data, edit))
     assert summary.categories_created == ["E0699"] and summary.categories_updated == ["E0402"]
     assert (summary.rules_added, summary.rules_updated, summary.rules_deleted) == (1, 0, 1)
     with db.reader() as s:
@@ -207,7 +207,7 @@ def test_a_bad_row_names_its_row_and_column_and_nothing_is_applied(taxonomy, db)
     a = taxonomy.as_role("admin")
     before = _snapshot(db, taxonomy)
     with db.reader() as s:
-        data = admin.export_xlsx(session=s, actor=a)
+        data = admin_workbook.export_xlsx(session=s, actor=a)
 
     def edit(wb):  # type: ignore[no-untyped-def]
         ws = wb["categories"]
@@ -217,7 +217,7 @@ def test_a_bad_row_names_its_row_and_column_and_nothing_is_applied(taxonomy, db)
         wb["dispatch_rules"].append([None, "E04", "999999", "sideways", "cgj"])
 
     with pytest.raises(admin.WorkbookRejected) as e, db.transaction() as s:
-        admin.import_xlsx(session=s, actor=a, data=_workbook(data, edit))
+        admin_workbook.import_xlsx(session=s, actor=a, data=_workbook(data, edit))
     problems = e.value.details
     with db.reader() as s:
         ws = load_workbook(io.BytesIO(data))["categories"]
@@ -241,7 +241,7 @@ def test_a_bad_row_names_its_row_and_column_and_nothing_is_applied(taxonomy, db)
 
 def test_not_a_workbook_is_refused(taxonomy, db):
     with pytest.raises(Invalid) as e, db.transaction() as s:
-        admin.import_xlsx(session=s, actor=taxonomy.as_role("admin"), data=b"code,name\nE0402,x\n")
+        admin_workbook.import_xlsx(session=s, actor=taxonomy.as_role("admin"), data=b"code,name\nE0402,x\n")
     assert e.value.code == "bad_workbook"
 
 
@@ -251,7 +251,7 @@ def test_only_admins_edit_the_taxonomy(taxonomy, db, client, role):
     with pytest.raises(Forbidden), db.transaction() as s:
         admin.update_category(session=s, actor=p, code="E0402", edit=_edit())
     with pytest.raises(Forbidden), db.reader() as s:
-        admin.export_xlsx(session=s, actor=p)
+        admin_workbook.export_xlsx(session=s, actor=p)
     taxonomy.login(client, role)
     for path in ("/cases/admin/taxonomy", "/cases/admin/rules", "/cases/admin/taxonomy.xlsx"):
         assert client.get(path).status_code == 403

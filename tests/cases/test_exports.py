@@ -8,7 +8,7 @@ import io
 
 from openpyxl import load_workbook
 
-from cityos.cases import admin, service
+from cityos.cases import admin_workbook, service
 from cityos.cases.models import CaseCategory
 from cityos.cases.schemas import ReportIn
 
@@ -49,7 +49,7 @@ def test_taxonomy_workbook_neutralises_and_imports_back_unchanged(city, db, clie
     assert "'-店外经营" in values and "'" + FORMULA in values
     assert not [v for v in values if isinstance(v, str) and v.startswith(("=", "+", "-", "@"))]
     with db.transaction() as s:
-        result = admin.import_xlsx(session=s, actor=admin_, data=r.content)
+        result = admin_workbook.import_xlsx(session=s, actor=admin_, data=r.content)
         row = s.get(CaseCategory, "E0402")
         assert row is not None and (row.name, row.filing_condition) == ("-店外经营", FORMULA)
     assert result.changes == 0, result

@@ -130,12 +130,14 @@ def test_xlsx_and_csv_give_the_same_records():
 
 def test_every_excel_import_refuses_an_entity_bomb(db, city):
     """Through the imports themselves: the taxonomy's raised a ParseError (500) before."""
-    from cityos.cases import admin
+    from cityos.cases import admin, admin_workbook
     from cityos.catalog import excel
 
     admin_p = city.as_role("admin")
     with db.transaction() as s, pytest.raises(Invalid) as e:
-        admin.import_xlsx(session=s, actor=admin_p, data=sheet_bomb(admin.CATEGORY_SHEET, admin.RULE_SHEET))
+        admin_workbook.import_xlsx(
+            session=s, actor=admin_p, data=sheet_bomb(admin.CATEGORY_SHEET, admin.RULE_SHEET)
+        )
     assert e.value.code == "bad_workbook"
     with db.transaction() as s, pytest.raises(Invalid) as e:
         excel.import_catalog(

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
-from cityos.cases import admin, consoles, flows, policy, service
+from cityos.cases import admin, admin_workbook, consoles, flows, policy, service
 from cityos.cases.filters import VIEWS
 from cityos.cases.schemas import CHANNELS, ID_MAX, CaseOut
 from cityos.core import i18n
@@ -315,7 +315,7 @@ def taxonomy_xlsx(
     p: Principal = Depends(RequirePage("cases.taxonomy")),
 ) -> Response:
     return Response(
-        admin.export_xlsx(session=session, actor=p),
+        admin_workbook.export_xlsx(session=session, actor=p),
         media_type=admin.XLSX,
         headers={"Content-Disposition": 'attachment; filename="cases-taxonomy.xlsx"'},
     )
@@ -337,7 +337,7 @@ async def taxonomy_import(
         )
     try:
         with session.begin_nested():
-            summary = admin.import_xlsx(session=session, actor=p, data=data)
+            summary = admin_workbook.import_xlsx(session=session, actor=p, data=data)
     except admin.WorkbookRejected as e:
         lines = [d["message"][key] for d in e.details]
         return _taxonomy_page(request, session, p, error=e.text(loc), problems=lines, status=e.status)
