@@ -134,3 +134,61 @@ class Alarm(Base):
         Index("ix_sensing_alarms_region", "region_code", "closed"),
         Index("ix_sensing_alarms_case", "case_id"),
     )
+
+
+class CameraGrant(Base):
+    """A camera (a `Camera` device) shared with another department, as in data sharing."""
+
+    __tablename__ = "sensing_camera_grants"
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    department_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(200), nullable=False)
+    granted_by: Mapped[str] = mapped_column(String(80), nullable=False)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+    __table_args__ = (Index("ix_sensing_camera_grants_department", "department_id"),)
+
+
+class VideoRule(Base):
+    """What a detector must see (at least `min_count` people, faces or plates) on one camera, or on
+    every camera of a zone (the camera's `zone` metadata, e.g. restricted), to open a case; at most
+    one case per camera and rule within `window_s`."""
+
+    __tablename__ = "sensing_video_rules"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), nullable=False)
+    camera_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    zone: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    detector: Mapped[str] = mapped_column(String(12), nullable=False)  # people | face | plate
+    min_count: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    window_s: Mapped[int] = mapped_column(Integer, nullable=False, default=600)
+    severity: Mapped[str] = mapped_column(String(10), nullable=False, default="major")
+    case_category: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+
+class VideoEvent(Base):
+    """One analysed snapshot of a camera: what the detector found, the rule it met (if any) and the
+    case it opened, or the earlier event of the same camera and rule it repeats (`duplicate_of`)."""
+
+    __tablename__ = "sensing_video_events"
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    rule_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    detector: Mapped[str] = mapped_column(String(12), nullable=False)
+    count: Mapped[int] = mapped_column(Integer, nullable=False)
+    boxes: Mapped[list[Any]] = mapped_column(JSONType, nullable=False, default=list)
+    snapshot_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    content_type: Mapped[str] = mapped_column(String(40), nullable=False)
+    width: Mapped[int] = mapped_column(Integer, nullable=False)
+    height: Mapped[int] = mapped_column(Integer, nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    uploaded_by: Mapped[str] = mapped_column(String(80), nullable=False)
+    duplicate_of: Mapped[int | None] = mapped_column(BIG_ID, nullable=True)
+    case_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    case_number: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+    __table_args__ = (
+        Index("ix_sensing_video_events_device_at", "device_id", "at"),
+        Index("ix_sensing_video_events_rule", "device_id", "rule_id", "at"),
+    )
