@@ -33,7 +33,7 @@ from cityos.services.models import (
     ServiceItem,
     SupervisionTask,
 )
-from cityos.services.policy import hall_department, mask_code, visible
+from cityos.services.policy import hall_department, mask_code, reviewable, visible
 from cityos.services.schemas import ApplicationOut, ApplyIn, AppMaterialOut, DecisionIn, ReturnIn
 
 SATISFIED = ("uploaded", "shared", "license")
@@ -570,10 +570,12 @@ def search(
     mine: bool = False,
     limit: int = 50,
     before: int | None = None,
+    to_decide: bool = False,
 ) -> list[ApplicationOut]:
     """Applications the actor may see, newest first (keyset on id): by state, and by number,
-    applicant name or exact applicant code."""
-    stmt = select(Application).where(visible(actor))
+    applicant name or exact applicant code; `to_decide` keeps those whose decision is the actor's
+    (the back-office inbox)."""
+    stmt = select(Application).where(reviewable(actor) if to_decide else visible(actor))
     if mine:
         stmt = stmt.where(Application.applicant_user_id == (actor.id or -1))
     if state:

@@ -50,6 +50,18 @@ def visible(actor: Principal) -> ColumnElement[bool]:
     return own if own is not None else false()
 
 
+def reviewable(actor: Principal) -> ColumnElement[bool]:
+    """The applications whose decision is the actor's (the back-office inbox and its 待办 count):
+    visible ones of the actor's own department, or of any for departments acting across them."""
+    if not has(actor, "services.review"):
+        return false()
+    if actor.kind == "user" and actor.roles & CROSS_DEPARTMENT_ROLES:
+        return visible(actor)
+    if actor.department_id is None:
+        return false()
+    return Application.department_id == actor.department_id
+
+
 def mask_code(code: str) -> str:
     """身份证号 / 统一社会信用代码 masked as everywhere in CityOS: the first 6 and last 4 kept."""
     if len(code) <= 10:

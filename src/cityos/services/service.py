@@ -6,6 +6,7 @@ applications.py  applications: submit (online / window), materials through data 
 licenses.py      e-license kinds, issuer keys (rotation), issue, revoke, wallet, trust list, verify
 identifiers.py   GB/T 36904 identifiers;  credential.py  the signed QR payload and offline verifier
 ratings.py       好差评 and rectification;  queue.py  the hall's tickets
+work.py          the 待办 counts (home page) and the next application of each queue
 oidc.py          the OpenID Connect provider
 """
 
@@ -15,7 +16,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from cityos.identity.schemas import Principal
 from cityos.services import permissions as _permissions  # noqa: F401  (grants services.* to roles)
 from cityos.services.applications import (
     accept,
@@ -59,20 +59,7 @@ from cityos.services.ratings import (
     respond,
     statistics,
 )
-
-
-def work_counts(*, session: Session, actor: Principal) -> dict[str, int]:
-    """What waits for a person (the home page's 待办): applications to accept or decide."""
-    from cityos.identity.permissions import has
-
-    out: dict[str, int] = {}
-    if has(actor, "services.window") or has(actor, "services.review"):
-        c = counts(session=session, actor=actor)
-        if has(actor, "services.window"):
-            out["services.to_accept"] = c.get("submitted", 0) + c.get("sent_back", 0)
-        if has(actor, "services.review"):
-            out["services.to_decide"] = c.get("accepted", 0)
-    return out
+from cityos.services.work import next_in_queue, work_counts
 
 
 def public_summary(*, session: Session) -> dict[str, Any]:
@@ -104,6 +91,7 @@ __all__ = [
     "license_out",
     "lookup",
     "my_ratings",
+    "next_in_queue",
     "public_summary",
     "rate",
     "real_name",

@@ -334,7 +334,7 @@ def inbox(
         "services/list.html",
         {
             "title": "Approval inbox",
-            "rows": service.search(session=session, actor=p, state="accepted", limit=200),
+            "rows": service.search(session=session, actor=p, state="accepted", limit=200, to_decide=True),
             "state": "accepted",
             "q": "",
         },

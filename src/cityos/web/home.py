@@ -4,7 +4,8 @@ on cases, its figures.
 
 Which blocks a person gets is decided by their permissions, never by a role's name; every count
 comes from the modules' own functions (cases.service.work_counts under cases.policy.visible,
-catalog.service.work_counts under the catalog's department rules), so a number on this page is the
+catalog.service.work_counts under the catalog's department rules, services.service.work_counts
+under services.policy), so a number on this page is the
 number of rows the linked list holds for the same person.
 """
 
@@ -22,6 +23,7 @@ from cityos.identity import service as identity
 from cityos.identity.permissions import has
 from cityos.identity.schemas import Principal
 from cityos.patrol import service as patrol
+from cityos.services import service as services
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,20 @@ PATROL_TODOS: list[tuple[str, str, str, str, bool]] = [
     ("cases.answer_task", "open_tasks", "Tasks sent to me", "/cases/tasks", False),
     ("cases.answer_task", "overdue_tasks", "Tasks past their due time", "/cases/tasks", True),
 ]
+SERVICE_TODOS: list[tuple[str, str, str, str, bool]] = [
+    ("services.window", "to_accept", "Applications to accept", "/services/window", False),
+    ("services.window", "to_issue", "Results to issue", "/services/window", False),
+    ("services.review", "to_decide", "Applications to decide", "/services/inbox", False),
+    ("services.supervise", "supervision", "Supervision tasks open", "/services/supervision", False),
+    ("services.supervise", "rectify", "Rectifications open", "/services/supervision", False),
+    (
+        "services.supervise",
+        "rectify_overdue",
+        "Rectifications past their due date",
+        "/services/supervision",
+        True,
+    ),
+]
 
 
 def todos(*, session: Session, actor: Principal) -> tuple[list[Todo], dict[str, int], dict[str, int]]:
@@ -73,11 +89,13 @@ def todos(*, session: Session, actor: Principal) -> tuple[list[Todo], dict[str, 
     case_counts = cases.work_counts(session=session, actor=actor) if has(actor, "cases.read") else {}
     data_counts = catalog.work_counts(session=session, actor=actor)
     day_counts = patrol.work_counts(session=session, actor=actor) if has(actor, "patrol.work") else {}
+    service_counts = services.work_counts(session=session, actor=actor)
     out: list[Todo] = []
     for table, counts in (
         (CASE_TODOS, case_counts),
         (PATROL_TODOS, day_counts),
         (CATALOG_TODOS, data_counts),
+        (SERVICE_TODOS, service_counts),
     ):
         for perm, key, label, href, urgent in table:
             if has(actor, perm) and key in counts:
@@ -85,7 +103,20 @@ def todos(*, session: Session, actor: Principal) -> tuple[list[Todo], dict[str, 
                 if counts is case_counts and counts[key]:
                     case_id = cases.next_in_queue(session=session, actor=actor, queue=key)
                     nxt = f"/cases/{case_id}" if case_id else None
-                out.append(Todo(key, label, counts[key], href, urgent, nxt))
+                if counts is service_counts and counts[key]:
+                    number = services.next_in_queue(session=session, actor=actor, queue=key)
+                    nxt = f"/services/applications/{number}" if number else None
+                # a key names its module when two modules share it (cases' and services' to_accept)
+                out.append(
+                    Todo(
+                        key if table is not SERVICE_TODOS else f"services-{key}",
+                        label,
+                        counts[key],
+                        href,
+                        urgent,
+                        nxt,
+                    )
+                )
     return out, case_counts, data_counts
 
 
