@@ -1,6 +1,6 @@
 """sensing's timers in `cityos worker`: the MQTT consumer (when CITYOS_MQTT_URL is set), the
-no-data rules, roll-ups, retention and the broker's password/ACL files (when
-CITYOS_MQTT_PASSWORD_FILE and CITYOS_MQTT_ACL_FILE are set)."""
+no-data rules, roll-ups, retention, the coming months' reading partitions (PostgreSQL) and the
+broker's password/ACL files (when CITYOS_MQTT_PASSWORD_FILE and CITYOS_MQTT_ACL_FILE are set)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,11 @@ def _purge(db: Database) -> int:
         return service.purge(session=s)
 
 
+def _partitions(db: Database) -> int:
+    with db.transaction() as s:
+        return service.ensure_partitions(session=s)
+
+
 def _broker_files(db: Database) -> int:
     """Rewrite the broker's files when the devices or their credentials changed; the broker
     rereads them on SIGHUP (CITYOS_MQTT_RELOAD_PID: the pid file of the broker to signal)."""
@@ -54,5 +59,6 @@ JOBS = [
     Job("sensing.nodata", 60, _nodata),
     Job("sensing.rollup", 300, _rollup),
     Job("sensing.purge", 3600, _purge),
+    Job("sensing.partitions", 3600, _partitions),
     Job("sensing.broker_files", 30, _broker_files),
 ]

@@ -15,10 +15,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from cityos.core import clock
 from cityos.core.errors import Invalid, Unauthorized
 from cityos.identity.permissions import authorize
 from cityos.identity.schemas import Principal
-from cityos.sensing import alarms, devices, ingest, rules, storage
+from cityos.sensing import alarms, devices, ingest, partitions, rules, storage
 from cityos.sensing.alarms import (
     acknowledge,
     alarm_for_case,
@@ -111,6 +112,11 @@ def purge(*, session: Session) -> int:
     return storage.purge(session)
 
 
+def ensure_partitions(*, session: Session) -> int:
+    """PostgreSQL: this month's and the next months' reading partitions exist (the worker, hourly)."""
+    return partitions.ensure(session, clock.now())
+
+
 __all__ = [
     "acknowledge",
     "acknowledge_for_case",
@@ -123,6 +129,7 @@ __all__ = [
     "credentials_fingerprint",
     "delete_device",
     "device_count",
+    "ensure_partitions",
     "get_alarm",
     "get_device",
     "get_rule",

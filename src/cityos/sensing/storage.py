@@ -5,6 +5,8 @@ retention and the series the charts read.
 Settings (environment):
 CITYOS_SENSING_RETENTION_DAYS   raw readings kept this many days (90); roll-ups stay
 CITYOS_SENSING_HOURLY_DAYS      hourly roll-ups kept this many days (730); daily ones stay
+
+On PostgreSQL the readings are partitioned by month (partitions.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import Float, and_, cast, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from cityos.core import clock
+from cityos.sensing import partitions
 from cityos.sensing.models import Reading, Rollup
 
 Row = tuple[str, str, datetime, float | None, str | None]  # device, attr, at (aware UTC), value, text
@@ -139,9 +142,13 @@ def rollup(session: Session, *, since: datetime | None = None) -> int:
 
 def purge(session: Session) -> int:
     """Retention: raw readings past CITYOS_SENSING_RETENTION_DAYS, hourly roll-ups past
-    CITYOS_SENSING_HOURLY_DAYS. Returns readings deleted."""
+    CITYOS_SENSING_HOURLY_DAYS. On PostgreSQL a month wholly past the retention is dropped as a
+    partition first and the DELETE only trims the month the cutoff falls in. Returns readings
+    deleted row by row."""
     now = clock.now()
-    res = session.execute(delete(Reading).where(Reading.at < now - timedelta(days=retention_days())))
+    cutoff = now - timedelta(days=retention_days())
+    partitions.drop_before(session, cutoff)
+    res = session.execute(delete(Reading).where(Reading.at < cutoff))
     n = typecast(Any, res).rowcount
     session.execute(
         delete(Rollup).where(Rollup.period == "hour", Rollup.start < now - timedelta(days=hourly_days()))
