@@ -4,9 +4,10 @@ license verification API, the trust list, OpenID Connect) are in public.py."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -30,6 +31,7 @@ from cityos.web.forms import read_upload
 
 router = APIRouter(prefix="/api/v1/services", tags=["services"])
 S = Depends(get_session, scope="function")
+TicketId = Annotated[int, PathParam(ge=1, le=2**63 - 1)]  # BIGINT ids; a larger one cannot exist
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -155,6 +157,24 @@ def lookup(
 @router.get("/statistics")
 def statistics(session: Session = S, p: Principal = Depends(Require("services.stats"))) -> dict[str, Any]:
     return service.public_summary(session=session) | {"queue": service.figures(session=session)}
+
+
+@router.get("/queue")
+def queue(session: Session = S) -> list[dict[str, Any]]:
+    """Today's figures per window type (the hall's screen): waiting, served, average minutes."""
+    return service.figures(session=session)
+
+
+@router.get("/queue/tickets/{ticket_id}", response_model=TicketOut)
+def ticket(ticket_id: TicketId, session: Session = S) -> TicketOut:
+    return service.ticket(session=session, ticket_id=ticket_id)
+
+
+@router.post("/queue/tickets/{ticket_id}/done", response_model=TicketOut)
+def finish_ticket(
+    ticket_id: TicketId, session: Session = S, p: Principal = Depends(Require("services.window"))
+) -> TicketOut:
+    return service.finish(session=session, actor=p, ticket_id=ticket_id)
 
 
 @router.post("/queue/{window_type}", response_model=TicketOut, status_code=201)

@@ -83,6 +83,8 @@ def take(*, session: Session, window_type: str) -> TicketOut:
 def call_next(*, session: Session, actor: Principal, window_type: str, window: str) -> TicketOut:
     """The window calls the longest-waiting ticket of its type; the one it served is done."""
     authorize(actor, "services.window")
+    if window_type not in WINDOW_TYPES:
+        raise Invalid("Unknown window type", field="window_type", code="bad_window_type")
     now = clock.now()
     for prev in session.scalars(
         select(QueueTicket).where(QueueTicket.state == "called", QueueTicket.window == window)
@@ -108,11 +110,22 @@ def call_next(*, session: Session, actor: Principal, window_type: str, window: s
     return _out(session, t)
 
 
-def finish(*, session: Session, actor: Principal, ticket_id: int) -> TicketOut:
-    authorize(actor, "services.window")
+def _ticket(session: Session, ticket_id: int) -> QueueTicket:
     t = session.get(QueueTicket, ticket_id)
     if t is None:
         raise NotFound("Ticket not found", code="ticket_not_found")
+    return t
+
+
+def ticket(*, session: Session, ticket_id: int) -> TicketOut:
+    """A ticket's state and how many wait ahead of it (the holder's phone or the hall screen)."""
+    return _out(session, _ticket(session, ticket_id))
+
+
+def finish(*, session: Session, actor: Principal, ticket_id: int) -> TicketOut:
+    """The window is done with the ticket it called: its service time ends now."""
+    authorize(actor, "services.window")
+    t = _ticket(session, ticket_id)
     if t.state != "called":
         raise Conflict("This ticket is not at a window", code="bad_state")
     t.state, t.done_at = "done", clock.now()

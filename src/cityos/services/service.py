@@ -48,7 +48,7 @@ from cityos.services.licenses import (
     verify,
     wallet,
 )
-from cityos.services.queue import call_next, figures, finish, take
+from cityos.services.queue import call_next, figures, finish, take, ticket
 from cityos.services.ratings import (
     appeal,
     call_back,
@@ -110,6 +110,7 @@ __all__ = [
     "supervision_tasks",
     "supplement",
     "take",
+    "ticket",
     "trust_list",
     "verify",
     "wallet",

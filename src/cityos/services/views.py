@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import segno
 from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -323,6 +324,19 @@ def call(
         lambda: service.call_next(session=session, actor=p, window_type=window_type, window=window_no),
     )
     return _window_page(request, session, p, t, error)
+
+
+@router.post("/window/done/{ticket_id}")
+def ticket_done(
+    request: Request,
+    ticket_id: int = PathParam(ge=1, le=2**63 - 1),
+    session: Session = S,
+    p: Principal = Depends(RequirePage("services.window")),
+) -> Response:
+    _t, error, _status = attempt(
+        session, lambda: service.finish(session=session, actor=p, ticket_id=ticket_id)
+    )
+    return _window_page(request, session, p, None, error)
 
 
 @router.get("/inbox")
