@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from cityos.cockpit import compute, definitions, render, report, service
+from cityos.cockpit.demo_figures import province_figures
 from cityos.core import audit
 from cityos.core.errors import Invalid
 from cityos.identity import service as identity
@@ -141,8 +142,20 @@ def test_report_and_alerts_with_hysteresis(city, db, tmp_path: Path) -> None:  #
         row = service.values(session=s, actor=leader, code="industry_va", start=LAST, end=LAST)[0]
         r = report.data(session=s, actor=leader, month=LAST)
     g = row["ytd_yoy_pct"]
-    expected = f"1—10月，全市规上工业增加值{report.change(g)}，累计{row['ytd']:.2f}亿元，"
+    # the province's 累计同比 by hand from what 统计局 published (Jan–Oct 2026 over Jan–Oct 2025)
+    prov = {r[0]: float(r[5]) for r in province_figures("370000", LAST) if r[3] == "industry_va"}  # type: ignore[arg-type]
+    this = sum(v for p, v in prov.items() if "2026-01" <= p <= LAST)
+    before = sum(v for p, v in prov.items() if "2025-01" <= p <= "2025-10")
+    gap = round(round(g, 1) - round((this / before - 1) * 100, 1), 1)
+    assert gap != 0
+    versus = f"{'高于' if gap > 0 else '低于'}全省{abs(gap):.1f}个百分点"
+    expected = f"1—10月，全市规上工业增加值{report.change(g)}，{versus}，累计{row['ytd']:.2f}亿元，"
     assert expected in r.summary
+    with db.reader() as s:  # the province's figures are stored with their lineage, not ranked
+        lin = service.lineage(session=s, actor=leader, code="industry_va", region="370000", period=LAST)
+        assert lin["source_ref"] == "222001/000002" and lin["source_version"] == 1
+        ranked = service.ranking(session=s, actor=leader, code="industry_va", period=LAST)
+        assert {x["region"] for x in ranked} == {"371302", "371311"}
 
     # the PDF says it, in Chinese text a machine can read back (the CJK font is embedded)
     pdf = tmp_path / "简报.pdf"

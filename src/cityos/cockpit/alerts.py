@@ -68,6 +68,8 @@ def evaluate(session: Session, d: MetricDef, *, now: datetime, city: str) -> int
     }
     changed = 0
     for region, values in by_region.items():
+        if not region.startswith(city[:4]):  # the province's figures: compared with, not watched
+            continue
         last = max(values)
         rows = indicator_rows(session, d, region, [last], values)
         if not rows:

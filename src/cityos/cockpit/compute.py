@@ -71,6 +71,11 @@ def refresh_metric(session: Session, d: MetricDef, ctx: QueryContext) -> Reading
         r = read_query(ctx, d.m)
     if r.status == "ok":
         _write(session, d, r, ctx.now)
+    if r.status == "ok" and d.m.province is not None:  # the province's figures, for comparison
+        p = read_catalog(session, ctx.actor, d.m, ctx.city, src=d.m.province)
+        if p.status == "ok":
+            _write(session, d, p, ctx.now)
+        r.detail = {**r.detail, "province": {"status": p.status, "ref": p.ref, "version": p.version}}
     store.set_status(
         session,
         d.code,

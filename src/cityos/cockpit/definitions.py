@@ -9,9 +9,11 @@ A metric:
   (region, period), refresh (seconds), direction (higher | lower is better),
   target (growth_pct over last year's total, and/or annual: {year: city value}),
   schedule (序时进度 by month | days | workdays), thresholds (yoy_below, value_below,
-  value_above, behind_schedule (percentage points), hysteresis), and
+  value_above, behind_schedule (percentage points), hysteresis),
   source: kind catalog (resource code, value/region/period fields, filter on other fields)
-          or kind query (a name in sources.QUERY_SOURCES, e.g. cases.intake).
+          or kind query (a name in sources.QUERY_SOURCES, e.g. cases.intake), and optionally
+  province: the province's figures of the same indicator (catalog resource, fields, filter), for
+          the report's comparison with the province.
 """
 
 from __future__ import annotations
@@ -48,6 +50,18 @@ class Source(_Strict):
     filter: dict[str, str] = {}
 
 
+class Province(_Strict):
+    """The province's own figures for the same indicator (a catalog resource, usually 统计局's
+    全省 table): stored under the province's division code and compared with in the report's
+    standard phrasing (高于/低于全省…个百分点)."""
+
+    resource: str = Field(pattern=r"^\d{6,8}/\d{6}$")
+    value: str = Field("value", pattern=FIELD)
+    region: str = Field("region_code", pattern=FIELD)
+    period: str = Field("period", pattern=FIELD)
+    filter: dict[str, str] = {}
+
+
 class Target(_Strict):
     growth_pct: float | None = Field(None, ge=-100, le=1000)
     annual: dict[int, float] = {}
@@ -76,6 +90,7 @@ class Metric(_Strict):
     schedule: Literal["month", "days", "workdays"] = "month"
     thresholds: Thresholds = Thresholds()
     source: Source
+    province: Province | None = None
 
 
 class ThemeFile(_Strict):
@@ -167,6 +182,8 @@ def _check_metric(i: int, m: Metric, seen: set[str]) -> None:
             raise bad("source.query", "a query source names its query")
         if m.source.query not in QUERY_SOURCES:
             raise bad("source.query", f"unknown query; known: {', '.join(sorted(QUERY_SOURCES))}")
+    if m.province is not None and m.source.kind != "catalog":
+        raise bad("province", "only a catalog metric compares with the province's figures")
     if m.aggregation != "sum" and m.additive:
         raise bad("additive", "only a summed metric adds up to 累计值")
 

@@ -1,8 +1,8 @@
 """领导驾驶舱 in the demo city: 统计局, 税务局, 供电公司 and 市场监管局 publish two years of monthly
-figures per district through the catalog (`catalog.service.load`, as every department does); the
-cockpit's department (大数据局) asks for the conditional ones and is granted 税务局's and 供电公司's
-main resources, not 供电公司's 重点用能企业 data — so that metric shows as refused on the screen.
-Then the worker's job computes every metric once. The districts come from geo.service (the
+figures per district through the catalog (`catalog.service.load`, as every department does; 统计局
+also the province's figures, to compare with); the cockpit's department (大数据局) asks for the
+conditional ones and is granted 税务局's and 供电公司's main resources, not 供电公司's 重点用能企业
+data — so that metric shows as refused on the screen. Then the worker's job computes every metric once. The districts come from geo.service (the
 demo's grids), never a list here."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any
 from cityos.catalog import service as catalog
 from cityos.catalog.schemas import AccessRequestIn, DecisionIn, ResourceIn
 from cityos.cockpit import compute
-from cityos.cockpit.demo_figures import figures
+from cityos.cockpit.demo_figures import figures, province_figures
 from cityos.cockpit.indicators import shift
-from cityos.cockpit.sources import cockpit_department
+from cityos.cockpit.sources import cockpit_department, province_code
 from cityos.core import clock
 from cityos.core.db import Database
 from cityos.demo.context import DemoContext
@@ -88,6 +88,7 @@ RESOURCES = [
     ("222004/000001", "scjgj", "新登记市场主体月度统计（分区县）", "unconditional", ["new_entities"]),
     ("222005/000001", "gdgs", "重点用能企业用电量月度数据（分区县）", "conditional", ["power_key_firms"]),
 ]
+PROVINCE_RESOURCE = ("222001/000002", "tjj", "全省主要经济指标月度数据（省统计局发布）", "unconditional")
 LEGAL_BASIS = "《中华人民共和国统计法》第二十五条；《政务信息资源共享管理暂行办法》（国发〔2016〕51号）"
 GRANTED = ("222002/000001", "222003/000001")
 PROVIDERS = ("tjj", "swj", "gdgs", "scjgj")
@@ -157,6 +158,14 @@ def publish(
             path = Path(tmp) / f"{code.replace('/', '-')}.csv"
             _csv(path, header, [r for r in rows if r[3] in keys])
             catalog.load(db=db, actor=stewards[provider], code=code, path=path, filename=path.name)
+        code, provider, name, share = PROVINCE_RESOURCE  # the province's figures, to compare with
+        with db.transaction() as s:
+            catalog.create_resource(
+                session=s, actor=stewards[provider], data=_resource(code, provider, name, share)
+            )
+        path = Path(tmp) / "province.csv"
+        _csv(path, header, province_figures(province_code(city), last))
+        catalog.load(db=db, actor=stewards[provider], code=code, path=path, filename=path.name)
     for code in grant:
         provider = next(p for c, p, *_ in RESOURCES if c == code)
         with db.transaction() as s:

@@ -63,3 +63,29 @@ def figures(districts: list[tuple[str, str]], last: str, seed: int = 371300) -> 
                 value: object = round(v) if key == "new_entities" else round(v, 2)
                 out.append([period, code, name, key, NAMES[key], value])
     return out
+
+
+# the province's growth differs from the city's by a few tenths of a point; the city is a
+# sixteenth of its province
+PROVINCE_SHARE = 1 / 16
+PROVINCE_GAP = {"gdp": -0.4, "industry_va": 0.3, "fixed_investment": -1.1, "retail_sales": 0.6, "trade": 1.4}
+
+
+def province_figures(province: str, last: str, seed: int = 370000) -> list[list[object]]:
+    """The province's rows [period, province code, 全省, indicator, name, value] for the 24 months
+    ending with `last`, for the indicators 统计局 publishes province-wide (PROVINCE_GAP)."""
+    rng = random.Random(seed)
+    first = shift(last, -23)
+    out: list[list[object]] = []
+    for key, gap in PROVINCE_GAP.items():
+        level, growth, _p = INDICATORS[key]
+        for i in range(24):
+            period = shift(first, i)
+            year_index = (i + int(first[5:7]) - 1) // 12
+            m = int(period[5:7])
+            if key == "gdp" and m % 3:
+                continue
+            base = level * (SEASON[m - 1] if key != "gdp" else 1.0 + (m / 3 - 2.5) * 0.08)
+            v = base / PROVINCE_SHARE * (1 + (growth + gap) / 100) ** (year_index + m / 12)
+            out.append([period, province, "全省", key, NAMES[key], round(v * rng.uniform(0.995, 1.005), 2)])
+    return out

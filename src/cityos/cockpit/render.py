@@ -9,7 +9,7 @@ import io
 import os
 from pathlib import Path
 
-from cityos.cockpit.report import Indicator, Report, num, span
+from cityos.cockpit.report import Indicator, Report, growth_of, num, span
 from cityos.core.errors import Invalid
 
 FONT_CANDIDATES = [
@@ -86,13 +86,23 @@ def _png(fig: object) -> bytes:
 
 
 def main_table(r: Report) -> list[list[str]]:
-    head = ["指标", "单位", "当月（季）", "同比%", "累计", "累计同比%", "目标完成率%", "序时进度%"]
+    head = [
+        "指标",
+        "单位",
+        "当月（季）",
+        "同比%",
+        "累计",
+        "累计同比%",
+        "全省累计同比%",
+        "目标完成率%",
+        "序时进度%",
+    ]
     rows = [head]
     for i in r.indicators:
         if i.status == "refused":
-            rows.append([i.name, i.unit, "未授权", "", "", "", "", ""])
+            rows.append([i.name, i.unit, "未授权", "", "", "", "", "", ""])
         elif i.city is None:
-            rows.append([i.name, i.unit, "暂无数据", "", "", "", "", ""])
+            rows.append([i.name, i.unit, "暂无数据", "", "", "", "", "", ""])
         else:
             c = i.city
             rows.append(
@@ -103,6 +113,7 @@ def main_table(r: Report) -> list[list[str]]:
                     _pct(c.yoy_pct),
                     num(c.ytd),
                     _pct(c.ytd_yoy_pct),
+                    _pct(growth_of(i.province)) if i.province is not None else "—",
                     _pct(c.target_pct),
                     _pct(c.schedule_pct),
                 ]

@@ -1,7 +1,9 @@
 """经济运行简报: the monthly economic report, written from stored values only (so the same month
 gives the same document), in the standard phrasing of a statistics bureau's brief:
 
-  "1—10月，全市规上工业增加值同比增长6.5%，累计1308.97亿元，完成年度目标的79.4%，落后序时进度4.0个百分点。"
+  "1—10月，全市规上工业增加值同比增长6.5%，高于全省0.3个百分点，累计1308.97亿元，完成年度目标的79.4%，
+   落后序时进度4.0个百分点。" (the province's figures: the metric's `province` source, stored under
+   the province's division code)
 
 `data(session, month)` gathers the figures (city rows, district rankings, refused and stale
 sources named as such — never printed as 0); render.py turns them into PDF or DOCX.
@@ -18,6 +20,7 @@ from cityos.cockpit import indicators, store
 from cityos.cockpit.compute import city_code
 from cityos.cockpit.definitions import MetricDef
 from cityos.cockpit.service import freshness, indicator_rows, ranking
+from cityos.cockpit.sources import province_code
 from cityos.core import clock
 from cityos.core.errors import Invalid
 from cityos.identity import service as identity
@@ -49,11 +52,36 @@ def num(v: float | None) -> str:
     return f"{v:.0f}" if abs(v) >= 10000 or float(v).is_integer() else f"{v:.2f}"
 
 
-def sentence(name: str, unit: str, row: indicators.Row, kind: str, *, city: str = "全市") -> str:
-    """One indicator's sentence in the summary."""
-    growth = row.ytd_yoy_pct if row.ytd is not None else row.yoy_pct
+def growth_of(row: indicators.Row) -> float | None:
+    """The growth a brief quotes: 累计同比 for a cumulative figure, else 同比."""
+    return row.ytd_yoy_pct if row.ytd is not None else row.yoy_pct
+
+
+def versus_province(growth: float | None, province: float | None) -> str:
+    """ "高于全省0.3个百分点": the difference of the two growth rates as printed (one decimal)."""
+    if growth is None or province is None:
+        return ""
+    gap = round(round(growth, 1) - round(province, 1), 1)
+    if gap == 0:
+        return "，与全省持平"
+    return f"，{'高于' if gap > 0 else '低于'}全省{abs(gap):.1f}个百分点"
+
+
+def sentence(
+    name: str,
+    unit: str,
+    row: indicators.Row,
+    kind: str,
+    *,
+    city: str = "全市",
+    province: indicators.Row | None = None,
+) -> str:
+    """One indicator's sentence in the summary (`province`: the province's row of the same
+    period, for 高于/低于全省…个百分点)."""
+    growth = growth_of(row)
     total = row.ytd if row.ytd is not None else row.value
-    out = f"{span(row.period, kind)}，{city}{name}{change(growth)}，累计{num(total)}{unit}"
+    vs = versus_province(growth, growth_of(province) if province is not None else None)
+    out = f"{span(row.period, kind)}，{city}{name}{change(growth)}{vs}，累计{num(total)}{unit}"
     if row.target_pct is not None and row.schedule_pct is not None:
         gap = row.target_pct - row.schedule_pct
         ahead = "快于" if gap >= 0 else "落后"
@@ -71,6 +99,7 @@ class Indicator:
     status: str  # ok | refused | pending | nodata
     stale: bool = False
     city: indicators.Row | None = None
+    province: indicators.Row | None = None
     districts: list[dict[str, Any]] = field(default_factory=list)
     trend: list[indicators.Row] = field(default_factory=list)
     refusal: str = ""
@@ -108,7 +137,10 @@ def _indicator(
     ind.city = rows[-1]
     ind.trend = rows
     ind.districts = ranking(session=session, actor=actor, code=d.code, period=period)
-    ind.sentence = sentence(d.m.name, d.m.unit, rows[-1], kind, city="全市")
+    if d.m.province is not None:
+        prov = indicator_rows(session, d, province_code(city), [period])
+        ind.province = prov[-1] if prov and prov[-1].value is not None else None
+    ind.sentence = sentence(d.m.name, d.m.unit, rows[-1], kind, city="全市", province=ind.province)
     return ind
 
 

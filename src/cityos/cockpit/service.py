@@ -244,7 +244,7 @@ def ranking(
         return []
     names = {r.code: r.name for r in identity.regions(session=session, level="district")}
     out = []
-    for region in sorted(set(by_region) - {city}):
+    for region in sorted(r for r in by_region if r != city and r.startswith(city[:4])):
         rows = indicator_rows(session, d, region, [period], by_region[region])
         if not rows:
             continue

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from cityos.cases import service as cases
 from cityos.catalog import service as catalog
 from cityos.cockpit import permissions as _permissions  # noqa: F401  (grants cockpit.*)
-from cityos.cockpit.definitions import Metric
+from cityos.cockpit.definitions import Metric, Province, Source
 from cityos.core import clock
 from cityos.core.errors import CityOSError, NotFound
 from cityos.identity import service as identity
@@ -85,8 +85,18 @@ def _refusal(e: CityOSError) -> dict[str, Any]:
     return {"code": e.code, "message": {"zh-CN": e.text("zh_CN"), "en": e.text("en")}}
 
 
-def read_catalog(session: Session, actor: Principal, m: Metric, city: str) -> Reading:
-    src = m.source
+def province_code(city: str) -> str:
+    """The province's division code (its first two digits): 371300 → 370000."""
+    return city[:2] + "0000"
+
+
+def read_catalog(
+    session: Session, actor: Principal, m: Metric, city: str, *, src: Source | Province | None = None
+) -> Reading:
+    """`src`: the metric's source (default) or its province figures (`m.province`), whose rows
+    are kept for the province's code only."""
+    province = src is not None and isinstance(src, Province)
+    src = src or m.source
     code = src.resource or ""
     wanted = list(dict.fromkeys([src.region, src.period, src.value, *src.filter]))
     t0 = time.perf_counter()
@@ -122,9 +132,13 @@ def read_catalog(session: Session, actor: Principal, m: Metric, city: str) -> Re
     for region, period, value, n in got:
         if region is None or period is None or value is None:
             continue
+        if province and region != province_code(city):
+            continue
         points[(region, period[:7])] = round(float(value), 6)
         rows += int(n)
-    if m.aggregation == "sum":  # the city: its own rows when the resource has them, else the sum
+    if (
+        m.aggregation == "sum" and not province
+    ):  # the city: its own rows when the resource has them, else the sum
         periods = {p for _r, p in points}
         for p in periods:
             if (city, p) not in points:
