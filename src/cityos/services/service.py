@@ -12,6 +12,7 @@ oidc.py          the OpenID Connect provider
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -65,6 +66,42 @@ from cityos.services.work import next_in_queue, work_counts
 def public_summary(*, session: Session) -> dict[str, Any]:
     """The public page's figures: 好差评 and certificate-free measurement, aggregates only."""
     return {"ratings": statistics(session=session), "certificate_free": certificate_free(session=session)}
+
+
+def monthly_figures(*, session: Session, since: datetime) -> dict[str, int]:
+    """City-wide counts since `since`, aggregates only (no applicant leaves here), for the
+    cockpit's 民生服务 screen: `submitted` applications; `decided` and `on_time` (decided by their
+    due time); `ratings` and `satisfied` (好差评 基本满意 or better); `from_data` and `handed_in`
+    (materials of the applications submitted, satisfied from shared data or an e-license against
+    handed in: the 免证明 share)."""
+    from sqlalchemy import case, func, select
+
+    from cityos.services.models import Application, ApplicationMaterial, Rating
+
+    out = dict.fromkeys(
+        ("submitted", "decided", "on_time", "ratings", "satisfied", "from_data", "handed_in"), 0
+    )
+    out["submitted"] = int(
+        session.scalar(select(func.count()).select_from(Application).where(Application.submitted_at >= since))
+        or 0
+    )
+    on_time = func.sum(case((Application.decided_at <= Application.due_at, 1), else_=0))
+    decided, ok = session.execute(select(func.count(), on_time).where(Application.decided_at >= since)).one()
+    out["decided"], out["on_time"] = int(decided or 0), int(ok or 0)
+    satisfied = func.sum(case((Rating.level >= 3, 1), else_=0))
+    n, good = session.execute(select(func.count(), satisfied).where(Rating.created_at >= since)).one()
+    out["ratings"], out["satisfied"] = int(n or 0), int(good or 0)
+    for status, k in session.execute(
+        select(ApplicationMaterial.status, func.count())
+        .join(Application, Application.id == ApplicationMaterial.application_id)
+        .where(Application.submitted_at >= since)
+        .group_by(ApplicationMaterial.status)
+    ):
+        if status in ("shared", "license"):
+            out["from_data"] += int(k)
+        elif status == "uploaded":
+            out["handed_in"] += int(k)
+    return out
 
 
 __all__ = [
