@@ -209,16 +209,41 @@ def _any_byte(offsets: Ints, data: npt.NDArray[np.uint8], table: Bools) -> Bools
     return hit
 
 
+def _rows_with_bytes(values: pa.StringArray, rows: Ints, table: Bools) -> Ints:
+    """Those of `rows` whose value has a byte with `table[byte]` set (only their bytes are read)."""
+    if not len(rows):
+        return rows
+    offsets, data, _present = _layout(values.take(pa.array(rows)))
+    return rows[_any_byte(offsets, data, table)]
+
+
 def _fixed(
     offsets: Ints, data: npt.NDArray[np.uint8], present: Bools, width: int
 ) -> tuple[Ints, npt.NDArray[np.uint8]]:
     """The values exactly `width` bytes long: their positions and their bytes as a matrix (a view
-    of the data when every value has that length, the usual case)."""
-    rows = np.flatnonzero(present & (offsets[1:] - offsets[:-1] == width))
+    of the data when every value has that length, the usual case; else the bytes of those values
+    picked by one byte mask, never an index per byte)."""
+    lengths = offsets[1:] - offsets[:-1]
+    wanted = present & (lengths == width)
+    rows = np.flatnonzero(wanted)
+    start, end = offsets[0], offsets[-1]
     if len(rows) == len(offsets) - 1:
-        start = offsets[0]
         return rows, data[start : start + width * len(rows)].reshape(-1, width)
-    return rows, data[offsets[rows][:, None] + np.arange(width)]
+    if not len(rows):
+        return rows, np.zeros((0, width), np.uint8)
+    return rows, data[start:end][np.repeat(wanted, lengths)].reshape(-1, width)
+
+
+def _weighted(digits: npt.NDArray[np.uint8], terms: npt.NDArray[np.int64]) -> Ints:
+    """`digits @ terms` in exact integers, one column at a time: no BLAS call (whose threads spin
+    on a shared machine and cost more CPU than the sums) and no float conversion of the matrix."""
+    out = np.zeros((len(digits), terms.shape[1]), np.int64)
+    for j in range(terms.shape[1]):
+        acc = np.zeros(len(digits), np.int32)
+        for k in np.flatnonzero(terms[:, j]):
+            acc += digits[:, k] * np.int32(terms[k, j])
+        out[:, j] = acc
+    return out
 
 
 def _rows_with(flags: Bools) -> Ints:
@@ -291,13 +316,13 @@ def _rest(
     """Values the vectorised path did not decide (`rest`): those stdnum's clean-up may change go
     to stdnum, the others (their own compact form, and not of the valid form) are invalid."""
     if rest.any():
-        rows = np.flatnonzero(rest & _any_byte(offsets, data, cleanup))
+        rows = _rows_with_bytes(values, np.flatnonzero(rest), cleanup)
         if len(rows):
             ok[rows] = [reference(v) for v in values.take(pa.array(rows)).to_pylist()]
 
 
-# Digits 1-17 of a resident ID (float32: BLAS, exact below 2^24) -> checksum, year, month, day, county.
-_RIC_TERMS = np.zeros((17, 5), np.float32)
+# Digits 1-17 of a resident ID -> checksum, year, month, day, county.
+_RIC_TERMS = np.zeros((17, 5), np.int64)
 _RIC_TERMS[:, 0] = _RIC_WEIGHTS
 _RIC_TERMS[6:10, 1] = [1000, 100, 10, 1]
 _RIC_TERMS[10:12, 2] = [10, 1]
@@ -322,7 +347,7 @@ def _ric_reasons(values: pa.StringArray) -> tuple[npt.NDArray[np.int8], Bools]:
     rows, digits = _keep(rows, _rows_with(bad), digits)
     rest = present.copy()
     rest[rows] = False
-    terms = (digits[:, :17].astype(np.float32) @ _RIC_TERMS).astype(np.int64)
+    terms = _weighted(digits, _RIC_TERMS)
     total, year, month, day, county = terms.T
     check = _RIC_CHECK[total % 11] == digits[:, 17] + np.uint8(48)
     born = (year >= 1) & _real_dates(year, month, day)
@@ -335,7 +360,7 @@ def _ric_reasons(values: pa.StringArray) -> tuple[npt.NDArray[np.int8], Bools]:
         reason[rest] = np.where(length[rest] == 18, _R_CHARACTERS, _R_LENGTH)
         rows15, m15 = _fixed(offsets, data, rest, 15)
         reason[rows15[~_rows_with_mask(m15 - np.uint8(48) > 9, len(rows15))]] = _R_15
-        more = np.flatnonzero(rest & _any_byte(offsets, data, _RIC_CLEANUP))
+        more = _rows_with_bytes(values, np.flatnonzero(rest), _RIC_CLEANUP)
         if len(more):
             reason[more] = [_ric_reason_one(v) for v in values.take(pa.array(more)).to_pylist()]
     return reason, present
@@ -379,7 +404,7 @@ def uscc_valid(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     rows, index = _keep(rows, _rows_with(index >= _USCC_LIMITS), index)
     rest = present.copy()
     rest[rows] = False
-    total = (index[:, :17].astype(np.float32) @ _USCC_WEIGHTS.astype(np.float32)).astype(np.int64)
+    total = _weighted(index, _USCC_WEIGHTS[:, None].astype(np.int64))[:, 0]
     ok[rows] = (31 - total % 31) % 31 == index[:, 17]
     _rest(values, offsets, data, ok, rest, _USCC_CLEANUP, _uscc_reference)
     return _answer(ok, present)
@@ -387,7 +412,7 @@ def uscc_valid(values: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 _NOT_DIGIT = np.ones(256, np.bool_)
 _NOT_DIGIT[list(b"0123456789")] = False
-_DATE_TERMS = np.zeros((8, 3), np.float32)  # YYYYMMDD digits -> year, month, day
+_DATE_TERMS = np.zeros((8, 3), np.int64)  # YYYYMMDD digits -> year, month, day
 _DATE_TERMS[0:4, 0] = [1000, 100, 10, 1]
 _DATE_TERMS[4:6, 1] = [10, 1]
 _DATE_TERMS[6:8, 2] = [10, 1]
@@ -421,7 +446,7 @@ def _padded_dates(offsets: Ints, data: npt.NDArray[np.uint8], present: Bools) ->
     if not found_rows:
         return np.zeros(0, np.int64), np.zeros((0, 3), np.int64)
     digits = np.concatenate(found_digits) - np.uint8(48)
-    return np.concatenate(found_rows), (digits.astype(np.float32) @ _DATE_TERMS).astype(np.int64)
+    return np.concatenate(found_rows), _weighted(digits, _DATE_TERMS)
 
 
 def parse_dates(values: pa.Array | pa.ChunkedArray) -> pa.Array:
