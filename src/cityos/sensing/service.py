@@ -117,6 +117,40 @@ def ensure_partitions(*, session: Session) -> int:
     return partitions.ensure(session, clock.now())
 
 
+def placed_devices(*, session: Session, actor: Principal) -> list[dict[str, Any]]:
+    """Every placed device the actor sees (policy.visible), where it is (region, grid, lon/lat),
+    whether it is online, and its open alarms (count and worst severity): read-only, for the
+    cockpit's map layers and its drill-down to the device."""
+    from sqlalchemy import select
+
+    from cityos.sensing.alarms import SEVERITY_RANK
+    from cityos.sensing.models import Alarm, Device
+    from cityos.sensing.policy import visible
+
+    open_alarms: dict[str, list[str]] = {}
+    for dev_id, sev in session.execute(
+        select(Alarm.device_id, Alarm.severity).where(visible(actor, Alarm), Alarm.closed.is_(False))
+    ):
+        open_alarms.setdefault(dev_id, []).append(sev)
+    return [
+        {
+            "id": d.id,
+            "name": d.name,
+            "type": d.type,
+            "lon": d.lon,
+            "lat": d.lat,
+            "region": d.region_code,
+            "grid": d.grid_code,
+            "online": devices.is_online(d),
+            "alarms": len(open_alarms.get(d.id, [])),
+            "severity": min(open_alarms.get(d.id, []), key=SEVERITY_RANK.__getitem__, default=None),
+        }
+        for d in session.scalars(
+            select(Device).where(visible(actor), Device.lon.is_not(None)).order_by(Device.id)
+        )
+    ]
+
+
 __all__ = [
     "acknowledge",
     "acknowledge_for_case",
