@@ -63,8 +63,15 @@ def _get(session: Session, actor: Principal, number: str) -> Application:
     return a
 
 
-def app_out(session: Session, a: Application, actor: Principal, *, materials: bool = True) -> ApplicationOut:
-    item = session.get(ServiceItem, a.item_id)
+def app_out(
+    session: Session,
+    a: Application,
+    actor: Principal,
+    *,
+    materials: bool = True,
+    item: ServiceItem | None = None,
+) -> ApplicationOut:
+    item = item if item is not None else session.get(ServiceItem, a.item_id)
     mine = actor.id is not None and a.applicant_user_id == actor.id
     mats = []
     if materials:
@@ -585,7 +592,14 @@ def search(
     if before:
         stmt = stmt.where(Application.id < before)
     stmt = stmt.order_by(Application.id.desc()).limit(max(1, min(limit, 200)))
-    return [app_out(session, a, actor, materials=False) for a in session.scalars(stmt)]
+    rows = list(session.scalars(stmt))
+    # the items of the page in one query (the identity map holds objects weakly: a get per row
+    # went back to the database for each of them)
+    items = {
+        i.id: i
+        for i in session.scalars(select(ServiceItem).where(ServiceItem.id.in_({a.item_id for a in rows})))
+    }
+    return [app_out(session, a, actor, materials=False, item=items.get(a.item_id)) for a in rows]
 
 
 def _matches(q: str) -> ColumnElement[bool]:
