@@ -1,24 +1,27 @@
-"""sensing's JSON routes under /api/v1/sensing: devices, telemetry in, series, the map, alarms
-and rules. Reads are narrowed by policy.visible; writes need the permission named on each route."""
+"""sensing's JSON routes under /api/v1/sensing: devices, telemetry in, series, the map, alarms,
+rules, and the video network (cameras, grants, snapshots, video events, video rules). Reads are
+narrowed by policy.visible; writes need the permission named on each route."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Header, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Header, Query, Response, UploadFile
 from fastapi import Path as PathParam
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from cityos.core import clock
 from cityos.identity.schemas import Principal
-from cityos.sensing import service
+from cityos.sensing import detect, service
 from cityos.sensing.schemas import (
     ID_PATTERN,
     AlarmOut,
+    CameraOut,
     DeviceIn,
     DeviceOut,
+    GrantIn,
     ImportReport,
     IngestResult,
     NewCredentials,
@@ -26,8 +29,11 @@ from cityos.sensing.schemas import (
     RuleOut,
     SeriesOut,
     TelemetryIn,
+    VideoEventOut,
+    VideoRuleIn,
+    VideoRuleOut,
 )
-from cityos.web.deps import Require, authenticated, get_session
+from cityos.web.deps import Require, authenticated, current_principal, get_session
 from cityos.web.forms import read_upload
 
 router = APIRouter(prefix="/api/v1/sensing", tags=["sensing"])
@@ -192,3 +198,104 @@ def edit_rule(
     p: Principal = Depends(Require("sensing.manage")),
 ) -> RuleOut:
     return service.save_rule(session=session, actor=p, rule=body, rule_id=rule_id)
+
+
+# ---------------------------------------------------------------- the video network
+EVENT = PathParam(ge=1, le=2**53)
+
+
+@router.get("/cameras", response_model=list[CameraOut])
+def cameras(session: Session = S, p: Principal = Depends(Require("sensing.view"))) -> list[CameraOut]:
+    """The cameras the caller's department owns or was granted (all for city-wide roles)."""
+    return service.list_cameras(session=session, actor=p)
+
+
+@router.get("/cameras/{camera_id}", response_model=CameraOut)
+def camera(
+    camera_id: str = DEV, session: Session = S, p: Principal = Depends(Require("sensing.view"))
+) -> CameraOut:
+    return service.get_camera(session=session, actor=p, camera_id=camera_id)
+
+
+@router.post("/cameras/{camera_id}/grants", response_model=CameraOut)
+def grant_camera(
+    body: GrantIn,
+    camera_id: str = DEV,
+    session: Session = S,
+    p: Principal = Depends(Require("sensing.manage")),
+) -> CameraOut:
+    """Share the camera with another department (department_code, purpose)."""
+    return service.grant_camera(session=session, actor=p, camera_id=camera_id, grant=body)
+
+
+@router.delete("/cameras/{camera_id}/grants/{department_code}", response_model=CameraOut)
+def revoke_camera(
+    department_code: str = PathParam(max_length=40),
+    camera_id: str = DEV,
+    session: Session = S,
+    p: Principal = Depends(Require("sensing.manage")),
+) -> CameraOut:
+    return service.revoke_camera(
+        session=session, actor=p, camera_id=camera_id, department_code=department_code
+    )
+
+
+@router.post("/cameras/{camera_id}/snapshots", response_model=list[VideoEventOut], status_code=201)
+def snapshot(
+    file: UploadFile = File(...),
+    camera_id: str = DEV,
+    x_device_token: str | None = Header(None, alias="X-Device-Token"),
+    session: Session = S,
+    p: Principal = Depends(current_principal),
+) -> list[VideoEventOut]:
+    """A JPEG or PNG snapshot (at most 5 MB, 4096 × 4096 pixels) from the camera itself
+    (X-Device-Token) or a system with the `sensing` scope: the detectors its rules name run on it;
+    the video events come back (with the case a rule opened). A bad image → 422, nothing stored."""
+    data = read_upload(file, limit=detect.max_bytes())
+    return service.upload_snapshot(
+        session=session,
+        camera_id=camera_id,
+        data=data,
+        actor=None if x_device_token is not None else p,
+        token=x_device_token,
+    )
+
+
+@router.get("/cameras/{camera_id}/events", response_model=list[VideoEventOut])
+def camera_events(
+    camera_id: str = DEV, session: Session = S, p: Principal = Depends(Require("sensing.view"))
+) -> list[VideoEventOut]:
+    service.get_camera(session=session, actor=p, camera_id=camera_id)
+    return service.list_video_events(session=session, actor=p, camera_id=camera_id)
+
+
+@router.get("/video-events/{event_id}/snapshot")
+def event_snapshot(
+    event_id: int = EVENT, session: Session = S, p: Principal = Depends(Require("sensing.view"))
+) -> Response:
+    data, kind = service.snapshot(session=session, actor=p, event_id=event_id)
+    return Response(data, media_type=kind, headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.get("/video-rules", response_model=list[VideoRuleOut])
+def video_rules(session: Session = S, p: Principal = Depends(Require("sensing.view"))) -> list[VideoRuleOut]:
+    return service.list_video_rules(session=session, actor=p)
+
+
+@router.post("/video-rules", response_model=VideoRuleOut, status_code=201)
+def add_video_rule(
+    body: VideoRuleIn, session: Session = S, p: Principal = Depends(Require("sensing.manage"))
+) -> VideoRuleOut:
+    """One camera (camera_id) or a zone (cameras whose metadata `zone` matches); detector people,
+    face or plate; at least min_count boxes; one case per camera and rule within window_s."""
+    return service.save_video_rule(session=session, actor=p, rule=body)
+
+
+@router.put("/video-rules/{rule_id}", response_model=VideoRuleOut)
+def edit_video_rule(
+    body: VideoRuleIn,
+    rule_id: int = PathParam(ge=1, le=2**31 - 1),
+    session: Session = S,
+    p: Principal = Depends(Require("sensing.manage")),
+) -> VideoRuleOut:
+    return service.save_video_rule(session=session, actor=p, rule=body, rule_id=rule_id)

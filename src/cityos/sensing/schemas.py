@@ -140,3 +140,70 @@ class SeriesOut(BaseModel):
     resolution: str  # raw | hour | day
     unit: str
     points: list[tuple[datetime, float | None]]  # (time, value or the period's mean)
+
+
+# ---------------------------------------------------------------- the video network
+DETECTORS = ("people", "face", "plate")
+
+
+class GrantIn(BaseModel):
+    department_code: str = Field(min_length=1, max_length=40)
+    purpose: str = Field(min_length=1, max_length=200)
+
+
+class GrantOut(BaseModel):
+    department_id: int
+    department_code: str
+    department_name: str
+    purpose: str
+    granted_by: str
+    granted_at: datetime
+
+
+class CameraOut(BaseModel):
+    id: str
+    name: str
+    lon: float | None
+    lat: float | None
+    grid_code: str | None
+    region_code: str
+    department_id: int | None
+    department_name: str
+    stream_url: str  # metadata only: CityOS never pulls the stream
+    zone: str
+    online: bool
+    own: bool  # the actor's department owns it (else it is seen through a grant or city-wide)
+    grants: list[GrantOut]
+
+
+class VideoRuleIn(BaseModel):
+    name: str = Field(min_length=1, max_length=120)
+    camera_id: str | None = Field(None, pattern=ID_PATTERN)
+    zone: str | None = Field(None, min_length=1, max_length=40)
+    detector: str = "people"
+    min_count: int = Field(1, ge=1, le=1000)
+    window_s: int = Field(600, ge=0, le=7 * 86400)
+    severity: str = "major"
+    case_category: str | None = Field(None, max_length=8)
+    enabled: bool = True
+
+
+class VideoRuleOut(VideoRuleIn):
+    id: int
+
+
+class VideoEventOut(BaseModel):
+    id: int
+    device_id: str
+    rule_id: int | None
+    rule_name: str
+    detector: str
+    count: int
+    boxes: list[list[int]]
+    snapshot_sha256: str
+    width: int
+    height: int
+    at: datetime
+    duplicate_of: int | None
+    case_id: int | None
+    case_number: str | None

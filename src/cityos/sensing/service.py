@@ -4,6 +4,7 @@ devices.py  the registry: register/import/list devices, credentials, the broker'
 ingest.py   telemetry in (MQTT, HTTP batches, NGSI-LD): parse, store, rules
 storage.py  readings (COPY on PostgreSQL), roll-ups, retention, series
 rules.py    threshold / rate / no-data rules and their persisted state; the rule editor
+video.py    cameras, their grants, snapshots through the OpenCV detectors, video events → cases
 alarms.py   the alarm lifecycle, the case an alarm opens, the case page's chart
 Who sees which device or alarm is decided once, in policy.py.
 """
@@ -48,6 +49,17 @@ from cityos.sensing.devices import (
 )
 from cityos.sensing.rules import check_nodata, get_rule, list_rules, save_rule
 from cityos.sensing.schemas import IngestResult, SeriesOut
+from cityos.sensing.video import (
+    get_camera,
+    grant_camera,
+    list_cameras,
+    list_video_events,
+    list_video_rules,
+    revoke_camera,
+    save_video_rule,
+    snapshot,
+    upload_snapshot,
+)
 
 
 def acknowledge_for_case(*, session: Session, case_id: int) -> int:
@@ -165,24 +177,33 @@ __all__ = [
     "device_count",
     "ensure_partitions",
     "get_alarm",
+    "get_camera",
     "get_device",
     "get_rule",
+    "grant_camera",
     "import_devices",
     "ingest_device",
     "ingest_http",
     "list_alarms",
+    "list_cameras",
     "list_devices",
     "list_rules",
+    "list_video_events",
+    "list_video_rules",
     "map_points",
     "mqtt_service_password",
     "open_case_for_alarm",
     "purge",
     "register_device",
+    "revoke_camera",
     "rollup",
     "rules",
     "save_rule",
+    "save_video_rule",
     "series",
+    "snapshot",
     "timeline",
     "topic_of",
+    "upload_snapshot",
     "write_broker_files",
 ]
