@@ -100,9 +100,10 @@ def test_a_check_reads_its_parts_and_nothing_else(parts: dict[str, dict[str, Pat
 
     params = params_for(date(2026, 12, 2))
     own = parts["DECEASED_PENSION"]
+    other = parts["DIBAO_ASSETS"]["dibao"]  # another check's part, next to this check's own files
     for sql in (
         "SELECT * AS subject_key FROM read_csv('/etc/passwd')",
-        f"SELECT id_number AS subject_key FROM read_parquet('{own['pensions']}')",
+        f"SELECT id_number AS subject_key FROM read_parquet('{other}')",
         "SET enable_external_access = true",
         "ATTACH '/tmp/x.duckdb' AS other",
     ):

@@ -320,6 +320,7 @@ def rows(part: str, insurance_name_p2: str = "张二") -> list[dict[str, Any]]:
         return [
             {"uscc": credit(99), "person_id": P["P4"], "role": "法定代表人", "status": "存续"},
             {"uscc": E["E5"], "person_id": P["P2"], "role": "股东", "status": "注销"},
+            {"uscc": E["E2"], "person_id": P["P6"], "role": "法定代表人", "status": "存续"},
         ]
     if part == "permits":
         return [
@@ -373,6 +374,8 @@ GRANTS = {
         "population": [f["name"] for f in POPULATION["fields"]],
         "insurance": ["id_number", "insurance_type", "name", "status"],
         "dibao": ["id_number", "name", "status"],
+        "legal_entities": [f["name"] for f in ENTITIES["fields"]],
+        "entity_people": ["uscc", "person_id", "role", "status"],
     },
 }
 

@@ -22,6 +22,7 @@ from cityos.registries.schemas import (
     CheckIn,
     CheckOut,
     DiscrepancyOut,
+    ObjectionIn,
     RegistryVersionOut,
     RunOut,
     TaskDecisionIn,
@@ -181,3 +182,42 @@ def statistics(
     session: Session = S, p: Principal = Depends(Require("registries.view"))
 ) -> list[dict[str, Any]]:
     return service.statistics(session=session, actor=p)
+
+
+@router.get("/my-registry-data")
+def my_subjects(session: Session = S, p: Principal = Depends(Require("registries.object"))) -> dict[str, Any]:
+    """The keys the caller may look at and object on: their own resident ID, the USCCs of the
+    enterprises they are the legal representative of."""
+    return service.own_subjects(session=session, actor=p)
+
+
+@router.get("/my-registry-data/{code}/{key}")
+def my_record(
+    code: str = PathParam(pattern=r"^(population|legal_entities)$"),
+    key: str = PathParam(pattern=r"^[0-9A-Z]{15,18}$"),
+    session: Session = S,
+    p: Principal = Depends(Require("registries.object")),
+) -> dict[str, Any]:
+    """The caller's own record: every field in clear with its source and as-of time (404 for
+    anything not theirs, whether or not it exists)."""
+    return service.own_record(session=session, actor=p, code=code, key=key)
+
+
+@router.get("/my-registry-data-objections", response_model=list[DiscrepancyOut])
+def my_objections(session: Session = S, p: Principal = Depends(Require("registries.object"))) -> Any:
+    return service.my_objections(session=session, actor=p)
+
+
+@router.post("/my-registry-data-objections", response_model=DiscrepancyOut, status_code=201)
+def object_to(
+    body: ObjectionIn, session: Session = S, p: Principal = Depends(Require("registries.object"))
+) -> Any:
+    """数据异议: a discrepancy item for the field's source department, with the reason."""
+    return service.object_to(
+        session=session,
+        actor=p,
+        code=body.registry,
+        key=body.key.upper(),
+        field=body.field,
+        reason=body.reason,
+    )

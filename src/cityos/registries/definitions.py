@@ -104,6 +104,16 @@ LEGAL_ENTITIES = RegistryDef(
         FieldDef("status", "登记状态", "legal_entities", "status", "scjgj", "uscc"),
         FieldDef("legal_rep", "法定代表人", "legal_entities", "legal_rep", "scjgj", "uscc"),
         FieldDef(
+            "legal_rep_id",
+            "法定代表人证件号码",
+            "entity_people",
+            "person_id",
+            "scjgj",
+            "uscc",
+            where="role = '法定代表人' AND status IN ('存续', '在业')",
+            needs=("role", "status"),
+        ),
+        FieldDef(
             "registered_capital", "注册资本（万元）", "legal_entities", "registered_capital", "scjgj", "uscc"
         ),
         FieldDef("established", "成立日期", "legal_entities", "established", "scjgj", "uscc"),

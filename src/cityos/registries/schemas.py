@@ -117,3 +117,13 @@ class AnswerIn(BaseModel):
 class ArbitrationIn(BaseModel):
     uphold: bool
     reason: str = Field(min_length=1, max_length=1000)
+
+
+class ObjectionIn(BaseModel):
+    """数据异议 on one field of one's own record (`key`: one's resident ID, or the USCC of an
+    enterprise one is the legal representative of)."""
+
+    registry: str = Field(pattern=r"^(population|legal_entities)$")
+    key: str = Field(pattern=r"^[0-9A-Za-z]{15,18}$")
+    field: str = Field(max_length=60)
+    reason: str = Field(max_length=500)

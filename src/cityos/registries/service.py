@@ -6,6 +6,7 @@ functions (never the tables). Keyword-only, the caller's session, never commit.
   work.py        tasks, discrepancy answers, arbitration, statistics (and the one visibility rule)
   ids.py         GB 11643 resident IDs (15 → 18 digits)
   linkage.py     probabilistic record linkage (Splink) with a steward's review band
+  objections.py  数据异议: a person's own record and their objections to it
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from cityos.registries.crosscheck import checks, due_checks, execute, get_check,
 from cityos.registries.definitions import CHECKS, REGISTRIES, CheckDef
 from cityos.registries.ids import normalise, upgrade_15_to_18
 from cityos.registries.models import Binding, RegistryVersion
+from cityos.registries.objections import my_objections, object_to, own_record, own_subjects
 from cityos.registries.work import (
     answer,
     arbitrate,
@@ -61,7 +63,11 @@ __all__ = [
     "get_task",
     "install_shipped",
     "latest_version",
+    "my_objections",
     "normalise",
+    "object_to",
+    "own_record",
+    "own_subjects",
     "record",
     "registry_def",
     "resource_of",

@@ -1,6 +1,7 @@
 """Registries pages: /registries (the base registries, their provenance, a record lookup, the
 figures), /registries/discrepancies (the department's inbox), /registries/checks (list, editor and
-dry run), /registries/tasks (核查任务). Writes are plain forms (CSRF-checked by the app)."""
+dry run), /registries/tasks (核查任务), /registries/mine (one's own record and objections).
+Writes are plain forms (CSRF-checked by the app)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ S = Depends(get_session, scope="function")
 NAV = [
     NavItem("Base registries", "/registries", perm="registries.view", order=46),
     NavItem("Verification tasks", "/registries/tasks", perm="registries.tasks", order=47),
+    NavItem("My data", "/registries/mine", perm="registries.object", order=48),
 ]
 
 
@@ -264,4 +266,56 @@ def check_save_or_run(
             "result": result,
             "can_edit": True,
         },
+    )
+
+
+@router.get("/mine")
+def mine(
+    request: Request,
+    registry: str = Query("population", pattern=r"^(population|legal_entities)$"),
+    key: str = Query("", max_length=18),
+    session: Session = S,
+    p: Principal = Depends(RequirePage("registries.object")),
+) -> Response:
+    """数据异议: the signed-in person's own record (or an enterprise they represent), each field with
+    its source, and their objections with the answers. The key only chooses among their own."""
+    subjects: dict[str, list[str]] = {}
+    record, error = None, None
+    try:
+        subjects = service.own_subjects(session=session, actor=p)
+        keys = subjects.get(registry, [])
+        chosen = key.strip().upper() or (keys[0] if keys else "")
+        if chosen:
+            record = service.own_record(session=session, actor=p, code=registry, key=chosen)
+    except CityOSError as exc:
+        error = exc
+    return render(
+        request,
+        "registries/mine.html",
+        {
+            "registry": registry,
+            "registries": service.REGISTRIES,
+            "subjects": subjects,
+            "record": record,
+            "error": error,
+            "items": service.my_objections(session=session, actor=p),
+            "titles": _names(session)["titles"],
+        },
+    )
+
+
+@router.post("/mine/objections")
+def object_to(
+    registry: str = Form(..., pattern=r"^(population|legal_entities)$"),
+    key: str = Form(..., max_length=18),
+    field: str = Form(..., max_length=60),
+    reason: str = Form(""),
+    session: Session = S,
+    p: Principal = Depends(RequirePage("registries.object")),
+) -> Response:
+    service.object_to(
+        session=session, actor=p, code=registry, key=key.strip().upper(), field=field, reason=reason
+    )
+    return RedirectResponse(
+        f"/registries/mine?registry={registry}&key={key.strip().upper()}", status_code=303
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from cityos.catalog import service as catalog
@@ -36,10 +36,14 @@ def visible_tasks(actor: Principal) -> ColumnElement[bool]:
 
 
 def visible_discrepancies(actor: Principal) -> ColumnElement[bool]:
-    """Discrepancies an actor sees: those sent to its own department; all with registries.admin."""
+    """Discrepancies an actor sees: those sent to its own department; all with registries.admin;
+    and, for anyone, the objections (数据异议) they raised themselves."""
     if has(actor, "registries.admin"):
         return true()
-    return Discrepancy.holder_department_id == (actor.department_id or -1)
+    own = and_(Discrepancy.origin == "objection", Discrepancy.raised_by == actor.actor)
+    if actor.department_id is None:
+        return own
+    return or_(Discrepancy.holder_department_id == actor.department_id, own)
 
 
 # ------------------------------------------------------------------------------------- tasks
