@@ -213,7 +213,7 @@ class Rating(Base):
 
 class Rectification(Base):
     """A 差评's rectification task (整改): due in the item's working days, answered, called back
-    (回访), and open to the applicant's appeal (申诉)."""
+    (回访), and open to the applicant's appeal (申诉), on which the data bureau rules."""
 
     __tablename__ = "svc_rectifications"
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
@@ -224,6 +224,7 @@ class Rectification(Base):
     response: Mapped[str] = mapped_column(Text, nullable=False, default="")
     callback: Mapped[str] = mapped_column(Text, nullable=False, default="")
     appeal: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    ruling: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")  # the bureau's
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 

@@ -1,8 +1,12 @@
 """好差评 (GB/T 39734-2020): the applicant rates a completed application on five levels with the
 standard's rating items; 不满意 and 非常不满意 open a rectification task due in the item's
 configured working days (5 or 15); the department answers, the applicant is called back (回访)
-and may appeal (申诉) to the data bureau, which closes it. Statistics per department and item,
-and a public summary with no person in it.
+and may appeal (申诉) to the data bureau, which upholds the appeal (the department rectifies
+again, with a new deadline) or dismisses it (closed). Statistics per department and item, and a
+public summary with no person in it.
+
+States: open → rectified (the department's response) → closed (a satisfied callback) | appealed
+(the applicant) → open again (upheld) | closed (dismissed).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ def _rect_out(r: Rectification) -> RectificationOut:
         response=r.response,
         callback=r.callback,
         appeal=r.appeal,
+        ruling=r.ruling,
     )
 
 
@@ -78,6 +83,7 @@ def rate(
             response="",
             callback="",
             appeal="",
+            ruling="",
             created_at=now,
             updated_at=now,
         )
@@ -125,8 +131,8 @@ def respond(*, session: Session, actor: Principal, rect_id: int, response: str) 
     """The department's rectification (整改) of a 差评."""
     r = _rect(session, rect_id)
     authorize(actor, "services.supervise", department_id=r.department_id)
-    if r.state not in ("open", "appealed"):
-        raise Conflict("This rectification is closed", code="bad_state")
+    if r.state != "open":
+        raise Conflict("This rectification is not open", code="bad_state")
     if not response.strip():
         raise Invalid("Say what was done", field="response", code="response_required")
     r.state, r.response, r.updated_at = "rectified", response, clock.now()
@@ -186,6 +192,39 @@ def appeal(*, session: Session, actor: Principal, rect_id: int, reason: str) -> 
     return _rect_out(r)
 
 
+def rule_appeal(
+    *, session: Session, actor: Principal, rect_id: int, uphold: bool, ruling: str
+) -> RectificationOut:
+    """The data bureau rules on an appeal: upheld, the department rectifies again within the item's
+    working days from now; dismissed, the rectification is closed. The ruling is kept and audited."""
+    authorize(actor, "services.manage")
+    r = _rect(session, rect_id)
+    if r.state != "appealed":
+        raise Conflict("Only an appealed rectification can be ruled on", code="bad_state")
+    if not ruling.strip():
+        raise Invalid("State the ruling", field="ruling", code="reason_required")
+    now = clock.now()
+    if uphold:
+        rating = session.get(Rating, r.rating_id)
+        item = session.get(ServiceItem, rating.item_id) if rating else None
+        r.state, r.due_at = "open", rectification_due(session, now, item.rectify_days if item else 5)
+    else:
+        r.state = "closed"
+    r.ruling, r.updated_at = ruling.strip(), now
+    audit.record(
+        session,
+        actor=actor.actor,
+        action="services.appeal.ruling",
+        subject_type="svc_rectification",
+        subject_id=r.id,
+        payload={"uphold": uphold, "ruling": ruling.strip(), "due_at": r.due_at.isoformat()},
+    )
+    return _rect_out(r)
+
+
+PENDING = ("open", "rectified", "appealed")  # open: to rectify; rectified: to call back; appealed: to rule
+
+
 def rectifications(*, session: Session, actor: Principal, open_only: bool = True) -> list[dict[str, Any]]:
     authorize(actor, "services.supervise")
     stmt = (
@@ -197,7 +236,7 @@ def rectifications(*, session: Session, actor: Principal, open_only: bool = True
         .limit(200)
     )
     if open_only:
-        stmt = stmt.where(Rectification.state.in_(("open", "appealed")))
+        stmt = stmt.where(Rectification.state.in_(PENDING))
     if not has(actor, "services.manage"):
         stmt = stmt.where(Rectification.department_id == (actor.department_id or -1))
     now = clock.now()
@@ -209,7 +248,7 @@ def rectifications(*, session: Session, actor: Principal, open_only: bool = True
             "aspects": rt.aspects,
             "number": n,
             "item": name,
-            "overdue": r.due_at < now and r.state in ("open", "appealed"),
+            "overdue": r.due_at < now and r.state == "open",
         }
         for r, rt, n, name in session.execute(stmt)
     ]
@@ -253,9 +292,7 @@ def statistics(*, session: Session) -> dict[str, Any]:
         d["satisfaction"] = round(100 * sum(d["levels"][k] for k in (3, 4, 5)) / total, 1) if total else 0.0
     open_rect = int(
         session.scalar(
-            select(func.count())
-            .select_from(Rectification)
-            .where(Rectification.state.in_(("open", "appealed")))
+            select(func.count()).select_from(Rectification).where(Rectification.state.in_(PENDING))
         )
         or 0
     )

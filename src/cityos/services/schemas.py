@@ -204,6 +204,7 @@ class RectificationOut(BaseModel):
     response: str
     callback: str
     appeal: str
+    ruling: str = ""
 
 
 class ClientOut(BaseModel):

@@ -58,6 +58,7 @@ from cityos.services.ratings import (
     rectification_due,
     rectifications,
     respond,
+    rule_appeal,
     statistics,
 )
 from cityos.services.work import next_in_queue, work_counts
@@ -138,6 +139,7 @@ __all__ = [
     "return_once",
     "revoke",
     "rotate_key",
+    "rule_appeal",
     "save_item",
     "search",
     "set_real_name",

@@ -359,22 +359,31 @@ def inbox(
 def supervision(
     request: Request, session: Session = S, p: Principal = Depends(RequirePage("services.supervise"))
 ) -> Response:
+    return _supervision_page(request, session, p)
+
+
+def _supervision_page(
+    request: Request, session: Session, p: Principal, error: str | None = None, status: int = 200
+) -> Response:
+    """Rectifications (respond, call back, and for the data bureau rule on appeals) and 审管联动 tasks."""
     return render(
         request,
         "services/supervision.html",
         {
             "rects": service.rectifications(session=session, actor=p),
             "tasks": service.supervision_tasks(session=session, actor=p),
-            "error": None,
+            "can_rule": has(p, "services.manage"),
+            "error": error,
         },
+        status_code=status,
     )
 
 
 @router.post("/supervision/{kind}/{ident}")
 def supervise_act(
-    kind: str,
-    ident: int,
     request: Request,
+    kind: str,
+    ident: int = PathParam(ge=1, le=2**63 - 1),
     text: str = Form(""),
     satisfied: str = Form(""),
     session: Session = S,
@@ -387,20 +396,17 @@ def supervise_act(
             return service.call_back(
                 session=session, actor=p, rect_id=ident, note=text, satisfied=satisfied == "on"
             )
-        return service.close_supervision(session=session, actor=p, task_id=ident, note=text)
+        if kind in ("uphold", "dismiss"):
+            return service.rule_appeal(
+                session=session, actor=p, rect_id=ident, uphold=kind == "uphold", ruling=text
+            )
+        if kind == "close":
+            return service.close_supervision(session=session, actor=p, task_id=ident, note=text)
+        raise service_not_found()
 
     _, error, status = attempt(session, run)
     if error:
-        return render(
-            request,
-            "services/supervision.html",
-            {
-                "rects": service.rectifications(session=session, actor=p),
-                "tasks": service.supervision_tasks(session=session, actor=p),
-                "error": error,
-            },
-            status_code=status,
-        )
+        return _supervision_page(request, session, p, error, status)
     return RedirectResponse("/services/supervision", status_code=303)
 
 

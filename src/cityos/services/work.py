@@ -1,7 +1,8 @@
 """What waits for a person in 一网通办 (the home page's 待办): the window's applications to accept
 and results to issue, the back office's decisions, the regulator's supervision tasks and 差评
-rectifications. Each count is the row count of the list its link opens, under the same clause
-(policy.visible / policy.reviewable / the department rule of the supervision page), and
+rectifications (to rectify and to call back), and for the data bureau the appeals to rule on. Each
+count is the row count of the list its link opens, under the same clause (policy.visible /
+policy.reviewable / the department rule of the supervision page), and
 `next_in_queue` names the oldest row of that list."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from cityos.identity.schemas import Principal
 from cityos.services.models import Application, Rectification, SupervisionTask
 from cityos.services.policy import reviewable, visible
 
-OPEN_RECT = ("open", "appealed")
+DEPT_RECT = ("open", "rectified")  # the department's part: rectify, then call back
 
 
 def _queues(actor: Principal) -> dict[str, ColumnElement[bool]]:
@@ -29,25 +30,24 @@ def _queues(actor: Principal) -> dict[str, ColumnElement[bool]]:
     return out
 
 
-def _own_department(actor: Principal, column: ColumnElement[int]) -> ColumnElement[bool] | None:
-    """The supervision page's rule: a department's own tasks, all of them with services.manage."""
-    return None if has(actor, "services.manage") else column == (actor.department_id or -1)
-
-
 def work_counts(*, session: Session, actor: Principal) -> dict[str, int]:
     out: dict[str, int] = {}
     for key, clause in _queues(actor).items():
         out[key] = int(session.scalar(select(func.count()).select_from(Application).where(clause)) or 0)
-    if has(actor, "services.supervise"):
-        tasks = select(func.count()).select_from(SupervisionTask).where(SupervisionTask.state == "open")
-        dept = _own_department(actor, SupervisionTask.department_id)
-        out["supervision"] = int(session.scalar(tasks if dept is None else tasks.where(dept)) or 0)
-        rects = select(func.count()).select_from(Rectification).where(Rectification.state.in_(OPEN_RECT))
-        dept = _own_department(actor, Rectification.department_id)
-        if dept is not None:
-            rects = rects.where(dept)
-        out["rectify"] = int(session.scalar(rects) or 0)
-        out["rectify_overdue"] = int(session.scalar(rects.where(Rectification.due_at < clock.now())) or 0)
+    if not has(actor, "services.supervise"):
+        return out
+    rects = select(func.count()).select_from(Rectification)
+    overdue = rects.where(Rectification.state == "open", Rectification.due_at < clock.now())
+    if has(actor, "services.manage"):  # the data bureau: the appeals to rule on, overdue city-wide
+        out["appeals"] = int(session.scalar(rects.where(Rectification.state == "appealed")) or 0)
+        out["rectify_overdue"] = int(session.scalar(overdue) or 0)
+        return out
+    own = actor.department_id or -1
+    tasks = select(func.count()).select_from(SupervisionTask).where(SupervisionTask.state == "open")
+    out["supervision"] = int(session.scalar(tasks.where(SupervisionTask.department_id == own)) or 0)
+    mine = Rectification.department_id == own
+    out["rectify"] = int(session.scalar(rects.where(mine, Rectification.state.in_(DEPT_RECT))) or 0)
+    out["rectify_overdue"] = int(session.scalar(overdue.where(mine)) or 0)
     return out
 
 

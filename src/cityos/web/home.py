@@ -73,6 +73,7 @@ SERVICE_TODOS: list[tuple[str, str, str, str, bool]] = [
     ("services.review", "to_decide", "Applications to decide", "/services/inbox", False),
     ("services.supervise", "supervision", "Supervision tasks open", "/services/supervision", False),
     ("services.supervise", "rectify", "Rectifications open", "/services/supervision", False),
+    ("services.manage", "appeals", "Appeals to rule on", "/services/supervision", False),
     (
         "services.supervise",
         "rectify_overdue",
