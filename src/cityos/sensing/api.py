@@ -202,6 +202,7 @@ def edit_rule(
 
 # ---------------------------------------------------------------- the video network
 EVENT = PathParam(ge=1, le=2**53)
+CAM = PathParam(pattern=ID_PATTERN)  # its own object: one Path() per parameter name
 
 
 @router.get("/cameras", response_model=list[CameraOut])
@@ -212,7 +213,7 @@ def cameras(session: Session = S, p: Principal = Depends(Require("sensing.view")
 
 @router.get("/cameras/{camera_id}", response_model=CameraOut)
 def camera(
-    camera_id: str = DEV, session: Session = S, p: Principal = Depends(Require("sensing.view"))
+    camera_id: str = CAM, session: Session = S, p: Principal = Depends(Require("sensing.view"))
 ) -> CameraOut:
     return service.get_camera(session=session, actor=p, camera_id=camera_id)
 
@@ -220,7 +221,7 @@ def camera(
 @router.post("/cameras/{camera_id}/grants", response_model=CameraOut)
 def grant_camera(
     body: GrantIn,
-    camera_id: str = DEV,
+    camera_id: str = CAM,
     session: Session = S,
     p: Principal = Depends(Require("sensing.manage")),
 ) -> CameraOut:
@@ -231,7 +232,7 @@ def grant_camera(
 @router.delete("/cameras/{camera_id}/grants/{department_code}", response_model=CameraOut)
 def revoke_camera(
     department_code: str = PathParam(max_length=40),
-    camera_id: str = DEV,
+    camera_id: str = CAM,
     session: Session = S,
     p: Principal = Depends(Require("sensing.manage")),
 ) -> CameraOut:
@@ -243,7 +244,7 @@ def revoke_camera(
 @router.post("/cameras/{camera_id}/snapshots", response_model=list[VideoEventOut], status_code=201)
 def snapshot(
     file: UploadFile = File(...),
-    camera_id: str = DEV,
+    camera_id: str = CAM,
     x_device_token: str | None = Header(None, alias="X-Device-Token"),
     session: Session = S,
     p: Principal = Depends(current_principal),
@@ -263,7 +264,7 @@ def snapshot(
 
 @router.get("/cameras/{camera_id}/events", response_model=list[VideoEventOut])
 def camera_events(
-    camera_id: str = DEV, session: Session = S, p: Principal = Depends(Require("sensing.view"))
+    camera_id: str = CAM, session: Session = S, p: Principal = Depends(Require("sensing.view"))
 ) -> list[VideoEventOut]:
     service.get_camera(session=session, actor=p, camera_id=camera_id)
     return service.list_video_events(session=session, actor=p, camera_id=camera_id)

@@ -1,7 +1,7 @@
 """sensing pages: /sensing (devices on the map and in a list, import), /sensing/devices/{id} (the
 device's chart and alarms), /sensing/alarms (the alarm console: acknowledge, clear, assign),
-/sensing/rules (the rule editor) and /sensing/case-telemetry/{case_id} (the chart the case page
-loads for a case an alarm opened)."""
+/sensing/rules (the rule editor), /sensing/case-telemetry/{case_id} (the chart the case page
+loads for a case an alarm opened) and /sensing/cameras (video_views.py)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ S = Depends(get_session, scope="function")
 NAV = [
     NavItem("Sensing", "/sensing", perm="sensing.view", order=40),
     NavItem("Alarms", "/sensing/alarms", perm="sensing.view", order=41),
+    NavItem("Cameras", "/sensing/cameras", perm="sensing.view", order=42),
 ]
 DEV = PathParam(pattern=ID_PATTERN)
 
@@ -236,3 +237,8 @@ def case_telemetry(
     hook = service.case_telemetry(session=session, actor=p, case_id=case_id)
     points = [[t.isoformat(), v] for t, v in hook["series"].points] if hook else []
     return render(request, "sensing/_case_telemetry.html", {"hook": hook, "points": points})
+
+
+from cityos.sensing.video_views import router as _camera_pages  # noqa: E402  (the camera page)
+
+router.include_router(_camera_pages)
