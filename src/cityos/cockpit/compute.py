@@ -1,5 +1,6 @@
 """The worker's part: recompute the metrics that are due, store the values with their lineage,
-keep the screens' snapshots, and raise or clear the alerts.
+keep the screens' snapshots (the case figures; the placed devices and their open alarms), and
+raise or clear the alerts.
 
 One metric is one unit of work: a source that fails or is refused leaves the others computed.
 """
@@ -18,7 +19,14 @@ from cityos.cases import service as cases
 from cityos.cockpit import alerts, store
 from cityos.cockpit.definitions import MetricDef
 from cityos.cockpit.models import MetricValue
-from cityos.cockpit.sources import QueryContext, Reading, cockpit_principal, read_catalog, read_query
+from cityos.cockpit.sources import (
+    QueryContext,
+    Reading,
+    cockpit_principal,
+    devices,
+    read_catalog,
+    read_query,
+)
 from cityos.core import clock
 from cityos.core.db import Database
 from cityos.identity import service as identity
@@ -123,4 +131,12 @@ def refresh(db: Database, *, force: bool = False, codes: list[str] | None = None
             ctx = QueryContext(session=s, actor=cockpit_principal(s), now=now, city=city_code(s), memo=memo)
             figures = memo.get("cases") or cases.figures(session=s, actor=ctx.actor, now=now)
             store.set_snapshot(s, "cases", figures, now)
+        try:  # the map's devices and alarms: a failure leaves the last snapshot (shown stale)
+            with db.transaction() as s:
+                ctx = QueryContext(
+                    session=s, actor=cockpit_principal(s), now=now, city=city_code(s), memo=memo
+                )
+                store.set_snapshot(s, "sensing", {"devices": devices(ctx)}, now)
+        except Exception:
+            log.exception("the devices' snapshot failed")
     return n

@@ -2,8 +2,8 @@
 figures per district through the catalog (`catalog.service.load`, as every department does; 统计局
 also the province's figures, to compare with); the cockpit's department (大数据局) asks for the
 conditional ones and is granted 税务局's and 供电公司's main resources, not 供电公司's 重点用能企业
-data — so that metric shows as refused on the screen. Then the worker's job computes every metric once. The districts come from geo.service (the
-demo's grids), never a list here."""
+data — so that metric shows as refused on the screen. Then the worker's job computes every metric
+once. The districts come from geo.service (the demo's grids), never a list here."""
 
 from __future__ import annotations
 

@@ -7,7 +7,9 @@ cockpit.admin  edit the metric definitions and recompute now (admins, the data b
 
 The cockpit reads its sources as its own account (`sources.cockpit_principal`): a system principal
 of the cockpit's department (CITYOS_COCKPIT_DEPARTMENT, default dsjj 大数据局) holding the
-`cockpit_source` scope — read-only: catalog data under the share rules, case figures citywide.
+`cockpit_source` scope — read-only: catalog data under the share rules, case figures citywide —
+and, for devices and alarms, the same account without a department holding `cockpit_operations`
+(`sources.operations_principal`: sensing.view, city-wide as a leader sees them).
 """
 
 from cityos.identity.permissions import grant, grant_scope
@@ -18,3 +20,4 @@ for _role in ("admin", "data_bureau"):
     grant(_role, "cockpit.admin")
 grant_scope("metrics", "cockpit.view")
 grant_scope("cockpit_source", "catalog.view", "catalog.data", "cases.read", "cases.view", "cases.view_region")
+grant_scope("cockpit_operations", "sensing.view")

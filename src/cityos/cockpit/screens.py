@@ -20,7 +20,7 @@ from cityos.core import clock
 from cityos.core.errors import NotFound
 from cityos.geo import service as geo
 from cityos.identity import service as identity
-from cityos.identity.permissions import authorize
+from cityos.identity.permissions import CITYWIDE_ROLES, authorize, has
 from cityos.identity.schemas import Principal
 
 SNAPSHOT_STALE_S = 300  # the case figures are recomputed every minute; five without is stale
@@ -132,6 +132,37 @@ def _cases(session: Session, now: datetime, region: str, city: str) -> dict[str,
     }
 
 
+def sees_all_devices(actor: Principal) -> bool:
+    """Device positions and names go to those sensing's rule shows every device (the city-wide
+    roles); everyone else with the cockpit gets the counts only."""
+    return actor.kind == "user" and bool(actor.roles & CITYWIDE_ROLES) and has(actor, "sensing.view")
+
+
+def _sensing(session: Session, now: datetime, region: str, city: str, actor: Principal) -> dict[str, Any]:
+    """The map's devices and alarms layers under `region`, from the worker's snapshot."""
+    got = store.snapshot(session, "sensing")
+    if got is None:
+        return {"status": "pending", "stale": True, "age_s": None}
+    snap, at = got
+    prefix = "" if region == city else region
+    mine = [d for d in snap["devices"] if d["region"].startswith(prefix)]
+    age = int((now - at).total_seconds())
+    return {
+        "status": "ok",
+        "age_s": age,
+        "stale": age > SNAPSHOT_STALE_S,
+        "devices": len(mine),
+        "online": sum(1 for d in mine if d["online"]),
+        "alarms": sum(d["alarms"] for d in mine),
+        # [lon, lat, id, name, online, worst open alarm's severity, open alarms]
+        "points": [
+            [d["lon"], d["lat"], d["id"], d["name"], d["online"], d["severity"], d["alarms"]] for d in mine
+        ]
+        if sees_all_devices(actor)
+        else [],
+    }
+
+
 def screen(*, session: Session, actor: Principal, theme: str, region: str | None = None) -> dict[str, Any]:
     """One theme's screen data (`region`: the city by default, or a district)."""
     authorize(actor, "cockpit.view")
@@ -165,6 +196,7 @@ def screen(*, session: Session, actor: Principal, theme: str, region: str | None
             }
     if theme in ("city", "livelihood"):
         out["cases"] = _cases(session, now, region, city)
+    out["sensing"] = _sensing(session, now, region, city, actor)
     if theme == "livelihood":
         cases = out["cases"]
         if cases.get("status") == "ok":
@@ -179,12 +211,16 @@ def screen(*, session: Session, actor: Principal, theme: str, region: str | None
 
 
 def drill(*, session: Session, actor: Principal, region: str) -> dict[str, Any]:
-    """One level down from `region`, from the stored case figures: a district's streets, a
-    street's grids; at a grid the caller lists its cases through cases' own list (the viewer's
-    visibility applies there)."""
+    """One level down from `region`, from the stored figures (open cases; placed devices and their
+    open alarms): the city's districts, a district's streets, a street's grids — every child,
+    those with nothing open too. At a grid the page lists its open cases through cases' own list
+    (the viewer's visibility applies there) and, for those who see every device, its devices."""
     authorize(actor, "cockpit.view")
+    now = clock.now()
     got = store.snapshot(session, "cases")
-    fig, at = got if got is not None else ({"open": {}, "grids": {}}, clock.now())
+    fig, at = got if got is not None else ({"open": {}, "grids": {}}, now)
+    sens = store.snapshot(session, "sensing")
+    devs: list[dict[str, Any]] = sens[0]["devices"] if sens is not None else []
     city = city_code(session)
     level = "city" if region == city else LEVELS.get(len(region), "grid")
     try:
@@ -192,31 +228,44 @@ def drill(*, session: Session, actor: Principal, region: str) -> dict[str, Any]:
     except NotFound:
         chain = []
     chain = [r for r in chain if r.level != "city"]
-    counts: dict[str, int] = {}
+    prefix = "" if level == "city" else region
+    rows: dict[str, dict[str, Any]] = {}
+
+    def row(code: str) -> dict[str, Any]:
+        return rows.setdefault(code, {"code": code, "name": code, "open": 0, "devices": 0, "alarms": 0})
+
     if level in ("city", "district"):
-        n = 6 if level == "city" else 9
-        prefix = "" if level == "city" else region
+        n, child = (6, "district") if level == "city" else (9, "street")
+        for r in identity.regions(session=session, level=child, under=None if level == "city" else region):
+            row(r.code)["name"] = r.name
         for code, per in fig["open"].items():
-            if code.startswith(prefix):
-                counts[code[:n]] = counts.get(code[:n], 0) + sum(per.values())
-        names = {
-            r.code: r.name
-            for r in identity.regions(session=session, under=None if level == "city" else region)
-        }
-        children = [{"code": c, "name": names.get(c, c), "open": k} for c, k in sorted(counts.items())]
+            if code.startswith(prefix) and len(code) >= n:
+                row(code[:n])["open"] += sum(per.values())
+        for d in devs:
+            if d["region"].startswith(prefix) and len(d["region"]) >= n:
+                x = row(d["region"][:n])
+                x["devices"] += 1
+                x["alarms"] += d["alarms"]
     elif level in ("street", "community"):
-        grids = {c: k for c, k in fig["grids"].items() if c.startswith(region)}
-        names = geo.grid_names(session=session, codes=list(grids)) if grids else {}
-        children = [{"code": c, "name": names.get(c, c), "open": k} for c, k in sorted(grids.items())]
-    else:
-        children = []
+        for code, k in fig["grids"].items():
+            if code.startswith(region):
+                row(code)["open"] += k
+        for d in devs:
+            if d["grid"] and d["grid"].startswith(region):
+                x = row(d["grid"])
+                x["devices"] += 1
+                x["alarms"] += d["alarms"]
+        for code, name in (geo.grid_names(session=session, codes=list(rows)) if rows else {}).items():
+            rows[code]["name"] = name
+    here = [d for d in devs if level == "grid" and d["grid"] == region] if sees_all_devices(actor) else []
     return {
         "region": region,
         "level": level,
         "name": _grid_or_region_name(session, region),
         "chain": [{"code": r.code, "name": r.name} for r in chain],
-        "children": children,
+        "children": [rows[c] for c in sorted(rows)],
+        "devices": sorted(here, key=lambda d: (-d["alarms"], d["id"])),
         "computed_at": at,
-        "age_s": int((clock.now() - at).total_seconds()),
-        "stale": (clock.now() - at) > timedelta(seconds=SNAPSHOT_STALE_S),
+        "age_s": int((now - at).total_seconds()),
+        "stale": (now - at) > timedelta(seconds=SNAPSHOT_STALE_S),
     }

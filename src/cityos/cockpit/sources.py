@@ -5,10 +5,11 @@ kind catalog  a catalog resource's current version read through the share rules
               for a conditional resource — the refusal is stored as such, never as 0), summed by
               region × period in DuckDB over the version's Parquet file, and recorded as a data
               call in the catalog's use statistics and the audit trail.
-kind query    a function of another module's queries/service, named in QUERY_SOURCES. This is
-              the extension point for the loops that land later: sensing, services and
-              registries add a line here (e.g. "sensing.alarms") calling their own queries.py,
-              returning {(region_code, "YYYY-MM"): value}.
+kind query    a function of another module's queries/service, named in QUERY_SOURCES, returning
+              {(region_code, "YYYY-MM"): value}: cases (its `figures`, as the cockpit's account),
+              catalog (its use statistics), services (`monthly_figures`, city-wide counts) and
+              sensing (`placed_devices`, read as `operations_principal`: city-wide, like a leader).
+              A ratio with nothing to divide by is no value ("no data" on the screen), never 0.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -31,6 +32,8 @@ from cityos.core import clock
 from cityos.core.errors import CityOSError, NotFound
 from cityos.identity import service as identity
 from cityos.identity.schemas import Principal
+from cityos.sensing import service as sensing
+from cityos.services import service as services
 
 Points = dict[tuple[str, str], float]
 
@@ -58,6 +61,20 @@ def cockpit_principal(session: Session) -> Principal:
     )
 
 
+def operations_principal(session: Session) -> Principal:
+    """The cockpit's read of the city's operational figures (devices and their alarms): the same
+    account without a department, holding only `cockpit_operations` (sensing.view), so sensing's
+    one visibility rule gives it the whole city — what a leader sees on sensing's own pages."""
+    return cockpit_principal(session).model_copy(
+        update={
+            "department_id": None,
+            "department_code": None,
+            "department_name": None,
+            "scopes": frozenset({"cockpit_operations"}),
+        }
+    )
+
+
 @dataclass
 class Reading:
     status: str  # ok | refused | error
@@ -79,6 +96,10 @@ class QueryContext:
 
     def period(self) -> str:
         return clock.local(self.now).strftime("%Y-%m")
+
+    def month_start(self) -> datetime:
+        local = clock.local(self.now).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        return local.astimezone(UTC)
 
 
 def _refusal(e: CityOSError) -> dict[str, Any]:
@@ -204,6 +225,35 @@ def _calls(ctx: QueryContext) -> Points:
     return {(ctx.city, ctx.period()): float(catalog.overview(session=ctx.session)["calls"])}
 
 
+def _services(ctx: QueryContext) -> dict[str, int]:
+    if "services" not in ctx.memo:
+        f = services.monthly_figures(session=ctx.session, since=ctx.month_start())
+        ctx.memo["services"] = {**f, "materials": f["from_data"] + f["handed_in"]}
+    return ctx.memo["services"]
+
+
+def _city_share(num: str, den: str, ctx: QueryContext) -> Points:
+    f = _services(ctx)
+    return {(ctx.city, ctx.period()): round(100 * f[num] / f[den], 2)} if f[den] else {}
+
+
+def devices(ctx: QueryContext) -> list[dict[str, Any]]:
+    """The placed devices with their open alarms (sensing.placed_devices), once per computation."""
+    if "sensing" not in ctx.memo:
+        ctx.memo["sensing"] = sensing.placed_devices(
+            session=ctx.session, actor=operations_principal(ctx.session)
+        )
+    return ctx.memo["sensing"]
+
+
+def _per_device(ctx: QueryContext, key: str | None) -> dict[str, float]:
+    """Per region: the devices (key None), or the sum of a field over them (0 where none)."""
+    out: dict[str, float] = {}
+    for d in devices(ctx):
+        out[d["region"]] = out.get(d["region"], 0.0) + (1.0 if key is None else float(d[key]))
+    return out
+
+
 QUERY_SOURCES: dict[str, Callable[[QueryContext], Points]] = {
     "cases.intake": lambda ctx: _by_district(_case_figures(ctx)["intake"], ctx),
     "cases.open": lambda ctx: _open(ctx),
@@ -214,6 +264,13 @@ QUERY_SOURCES: dict[str, Callable[[QueryContext], Points]] = {
     "cases.hotline": lambda ctx: _by_district(_case_figures(ctx)["hotline"], ctx),
     "cases.satisfaction": _satisfaction,
     "catalog.calls": _calls,
+    "services.applications": lambda ctx: {(ctx.city, ctx.period()): float(_services(ctx)["submitted"])},
+    "services.on_time_rate": lambda ctx: _city_share("on_time", "decided", ctx),
+    "services.satisfaction": lambda ctx: _city_share("satisfied", "ratings", ctx),
+    "services.certificate_free": lambda ctx: _city_share("from_data", "materials", ctx),
+    "sensing.devices": lambda ctx: _by_district(_per_device(ctx, None), ctx),
+    "sensing.online_rate": lambda ctx: _ratio(_per_device(ctx, "online"), _per_device(ctx, None), ctx),
+    "sensing.alarms": lambda ctx: _by_district(_per_device(ctx, "alarms"), ctx),
 }
 
 

@@ -4,9 +4,10 @@
                               figures, warnings, links to the big screens and the report
 /cockpit/screen/{theme}       the 1920×1080 dark big screen of 城市管理 / 产业经济 / 民生服务; its
                               numbers come from /api/v1/cockpit/screens/{theme} and refresh every
-                              30 s without reloading (static/js/cockpit.js)
-/cockpit/drill?region=        city → district → street → grid from the stored case figures; at a
-                              grid, its open cases through cases' own list (the viewer's visibility)
+                              30 s (?refresh=N) without reloading (static/js/cockpit.js)
+/cockpit/drill?region=        city → district → street → grid from the stored figures (open cases,
+                              devices, open alarms); at a grid, its open cases through cases' own
+                              list (the viewer's visibility) and its devices, each linked to itself
 /cockpit/metrics/{code}       one metric's table (当月/累计/同比/环比/目标/序时) with each value's lineage
 /cockpit/definitions          the metric YAML per theme, edited by admins (validated, named errors)
 """
@@ -59,11 +60,15 @@ def screen(
     request: Request,
     theme: str = PathParam(pattern=r"^(city|economy|livelihood)$"),
     region: str | None = Query(None, pattern=REGION),
+    refresh: int = Query(30, ge=5, le=3600),
     session: Session = S,
     p: Principal = Depends(RequirePage("cockpit.view")),
 ) -> Response:
+    """`refresh`: seconds between two fetches of the stored numbers (a wall screen may poll slower)."""
     data = screens.screen(session=session, actor=p, theme=theme, region=region)
-    return render(request, "cockpit/screen.html", {"theme": theme, "themes": THEMES, "d": data})
+    return render(
+        request, "cockpit/screen.html", {"theme": theme, "themes": THEMES, "d": data, "refresh": refresh}
+    )
 
 
 @router.get("/drill")

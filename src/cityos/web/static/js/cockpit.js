@@ -1,8 +1,9 @@
 /* The cockpit's big screens: every number comes from /api/v1/cockpit/screens/{theme} (stored
    values only) and is fetched again every 30 s, so the screen updates without a reload. A figure
    whose source is stale says so with its age; one the share rules refused says so — never 0.
-   The map: district outlines (grids layer, coloured by open cases) or case heat; a click drills
-   down to /cockpit/drill?region=… (district → street → grid → the case). */
+   The map: district outlines (grids layer, coloured by open cases), case heat, the placed devices
+   (online / offline) or the devices with open alarms (by severity); a click on a district drills
+   down to /cockpit/drill?region=… (district → street → grid → the case), on a device opens it. */
 (function () {
   "use strict";
   var root = document.getElementById("bigscreen");
@@ -10,6 +11,7 @@
   var L = JSON.parse(document.getElementById("cockpit-labels").textContent);
   var DARK = { text: "#cfe3ff", axis: "#4a6a93", grid: "rgba(74,106,147,.25)" };
   var LIGHT = { green: "#2ecc71", yellow: "#f1c40f", red: "#e74c3c", none: "#7f8c8d" };
+  var SEVERITY = { critical: "#e74c3c", major: "#e67e22", minor: "#f1c40f", warning: "#f1c40f", info: "#4fc3f7" };
   var charts = {};
   var layer = "grids";
   var last = null;
@@ -183,13 +185,30 @@
       detail: { formatter: sat && sat.value !== null && sat.value !== undefined ? "{value}" : L.nodata, color: DARK.text, fontSize: 24, offsetCenter: [0, "45%"] },
       pointer: { show: !!(sat && sat.value) }, progress: { show: !!(sat && sat.value) },
       axisLabel: { color: DARK.text }, data: [{ value: sat && sat.value ? sat.value : 0 }] }] }, true);
+    servicesChart(d);
     cityCharts(c);
+  }
+
+  function servicesChart(d) {
+    var sv = chart("chart-services");
+    if (!sv) return;
+    var codes = ["svc_on_time", "svc_satisfaction", "svc_certificate_free"];
+    var ts = codes.map(function (k) { return d.tiles.filter(function (t) { return t.code === k; })[0]; }).filter(Boolean);
+    var apps = d.tiles.filter(function (t) { return t.code === "svc_applications"; })[0];
+    var title = document.getElementById("services-title");
+    if (title) title.textContent = L.services + (apps && apps.value !== null && apps.value !== undefined ? " · " + apps.name + " " + fmt(apps.value, 0) + apps.unit : "");
+    sv.setOption(Object.assign(base(), { tooltip: { trigger: "item" },
+      xAxis: Object.assign(axis("value"), { min: 0, max: 100 }), yAxis: axis("category", ts.map(function (t) { return t.name; })),
+      series: [{ type: "bar", barWidth: "45%", itemStyle: { color: "#81c784" },
+        data: ts.map(function (t) { return t.status === "ok" && t.value !== null && t.value !== undefined ? t.value : null; }),
+        label: { show: true, position: "right", color: DARK.text, formatter: function (p) { return p.value === null || p.value === undefined ? L.nodata : fmt(p.value, 1) + "%"; } } }] }), true);
   }
 
   function drawMap(d) {
     var mc = chart("chart-map");
     if (!mc || !mapReady) return;
     var c = d.cases;
+    var sn = d.sensing;
     var series = [];
     var values = {};
     if (c && c.status === "ok") c.districts.forEach(function (x) { values[x.name] = x.green + x.yellow + x.red + x.none; });
@@ -199,16 +218,38 @@
       series.push({ type: "map", map: "cockpit-city", roam: true, top: 10, bottom: 10, label: { show: true, color: "#fff" },
         itemStyle: { borderColor: "#4fc3f7", areaColor: "#10335a" }, emphasis: { itemStyle: { areaColor: "#1f5f99" } },
         data: Object.keys(values).map(function (k) { return { name: k, value: values[k] }; }) });
-    } else {
+    } else if (layer === "heat") {
       series.push({ type: "heatmap", coordinateSystem: "geo", data: (c && c.points ? c.points : []).map(function (p) { return [p[0], p[1], 1]; }),
         pointSize: 6, blurSize: 10 });
+    } else {
+      var pts = sn && sn.points ? sn.points : [];
+      if (layer === "alarms") pts = pts.filter(function (p) { return p[6] > 0; });
+      series.push({ type: layer === "alarms" ? "effectScatter" : "scatter", coordinateSystem: "geo", symbolSize: layer === "alarms" ? 11 : 7,
+        data: pts.map(function (p) { return { name: p[3], value: [p[0], p[1], p[6]], id: p[2],
+          itemStyle: { color: layer === "alarms" ? (SEVERITY[p[5]] || "#e74c3c") : (p[4] ? "#2ecc71" : "#7f8c8d") } }; }),
+        tooltip: { formatter: function (q) { return esc(q.name) + "<br>" + esc(layer === "alarms" ? L.open_alarms + " " + q.value[2] : ""); } } });
     }
+    mapNote(d);
     mc.setOption({ animation: false, tooltip: { trigger: "item" },
       visualMap: layer === "grids" ? { min: 0, max: maxv, show: false, inRange: { color: ["#10335a", "#1f78c1", "#4fc3f7"] } }
-        : { min: 0, max: 5, show: false, inRange: { color: ["#1f78c1", "#f1c40f", "#e74c3c"] } },
+        : layer === "heat" ? { min: 0, max: 5, show: false, inRange: { color: ["#1f78c1", "#f1c40f", "#e74c3c"] } } : undefined,
       geo: layer === "grids" ? undefined : { map: "cockpit-city", roam: true, top: 10, bottom: 10,
         itemStyle: { areaColor: "#0d2746", borderColor: "#4fc3f7" }, label: { show: true, color: "#9ab" } },
       series: series }, true);
+  }
+
+  function mapNote(d) {
+    var el = document.getElementById("map-note");
+    if (!el) return;
+    var src = layer === "devices" || layer === "alarms" ? d.sensing : d.cases;
+    var h = "";
+    if (layer === "devices" || layer === "alarms") {
+      var sn = d.sensing || {};
+      if (sn.status === "ok") h = esc(L.layer_devices) + " " + fmt(sn.devices, 0) + " · " + esc(L.online) + " " + fmt(sn.online, 0) + " · " + esc(L.open_alarms) + " " + fmt(sn.alarms, 0);
+      else h = esc(L.pending);
+    }
+    if (src && src.stale) h += ' <span class="bs-badge stale" data-testid="map-stale">' + esc(L.stale) + (src.age_s !== null && src.age_s !== undefined ? " · " + esc(age(src.age_s)) : "") + "</span>";
+    el.innerHTML = h;
   }
 
   function loadMap() {
@@ -220,6 +261,7 @@
       var mc = chart("chart-map");
       mc.off("click");
       mc.on("click", function (p) {
+        if (p.data && p.data.id) { location.href = "/sensing/devices/" + encodeURIComponent(p.data.id); return; }
         var f = fc.features.filter(function (x) { return x.properties.name === p.name; })[0];
         if (f) location.href = "/cockpit/drill?region=" + f.properties.code;
       });
@@ -257,5 +299,5 @@
   window.addEventListener("resize", function () { Object.keys(charts).forEach(function (k) { charts[k].resize(); }); });
   loadMap();
   refresh();
-  setInterval(refresh, 30000);
+  setInterval(refresh, 1000 * Number(root.dataset.refresh || 30));
 })();
