@@ -163,3 +163,11 @@ def client(db: Database, settings: Settings):  # type: ignore[no-untyped-def]
     app = create_app(settings=settings, db=db)
     with TestClient(app, base_url="http://testserver") as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The small demo city, built once per test process; modules take copies (tests/demo_template.py)."""
+    from tests.demo_template import DemoTemplate
+
+    return DemoTemplate.build(tmp_path_factory.mktemp("demo-template") / "home")

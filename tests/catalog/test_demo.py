@@ -14,9 +14,6 @@ from stdnum.cn import ric, uscc
 
 from cityos.catalog import service
 from cityos.core import clock
-from cityos.core.db import use_db
-from cityos.core.settings import load_settings, use_settings
-from cityos.demo import builder
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
@@ -26,34 +23,30 @@ pytestmark = pytest.mark.xdist_group("demo-catalog")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """The small demo city built once; what the tests look at is read under the demo's clock."""
-    use_settings(load_settings({"CITYOS_HOME": str(tmp_path_factory.mktemp("catalog-demo"))}))
-    try:
-        ctx = builder.build(scale="small", now=NOW)
-        info = ctx.extra["catalog"]
-        bureau = ctx.user("data_bureau")
-        with clock.frozen(ctx.now), ctx.db.reader() as s:
-            resources, _ = service.list_resources(session=s, limit=1000)
-            out = {
-                "info": info,
-                "resources": resources,
-                "versions": {
-                    r.code: service.versions(session=s, actor=bureau, code=r.code) for r in resources
-                },
-                "stale": [r.code for r in service.stale_resources(session=s)],
-                "requests": service.requests(session=s, actor=bureau, box="all"),
-                "usage": service.usage(session=s),
-                "population": service.version_path(session=s, code=info["codes"]["population"])[0],
-                "tax": service.version_path(session=s, code=info["codes"]["tax"])[0],
-                "notes": list(ctx.notes),
-            }
-        yield out
-        ctx.db.engine.dispose()
-    finally:
-        clock.set_now(None)
-        use_db(None)
-        use_settings(None)
+def demo(demo_template: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The small demo city (a private copy); what the tests look at is read under the demo's clock."""
+    with demo_template.copy(tmp_path_factory.mktemp("catalog-demo") / "home") as (_config, ctx):
+        try:
+            info = ctx.extra["catalog"]
+            bureau = ctx.user("data_bureau")
+            with clock.frozen(ctx.now), ctx.db.reader() as s:
+                resources, _ = service.list_resources(session=s, limit=1000)
+                out = {
+                    "info": info,
+                    "resources": resources,
+                    "versions": {
+                        r.code: service.versions(session=s, actor=bureau, code=r.code) for r in resources
+                    },
+                    "stale": [r.code for r in service.stale_resources(session=s)],
+                    "requests": service.requests(session=s, actor=bureau, box="all"),
+                    "usage": service.usage(session=s),
+                    "population": service.version_path(session=s, code=info["codes"]["population"])[0],
+                    "tax": service.version_path(session=s, code=info["codes"]["tax"])[0],
+                    "notes": list(ctx.notes),
+                }
+            yield out
+        finally:
+            clock.set_now(None)
 
 
 def _column(path: Path, name: str) -> list[str]:

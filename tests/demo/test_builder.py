@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 from sqlalchemy import func, select
 
@@ -16,30 +14,23 @@ from cityos.geo.models import GridShape
 from cityos.identity import service as identity
 from cityos.identity.models import Region, User
 
-NOW = datetime(2026, 11, 23, tzinfo=UTC)
 # one worker builds this module's cities: the first one (module fixture) serves three tests
 pytestmark = pytest.mark.xdist_group("demo-builder")
 
 
 @pytest.fixture(scope="module")
-def city_a(tmp_path_factory):  # type: ignore[no-untyped-def]
-    """The small demo city built once at a fixed clock: (its home, its context, its summary)."""
-    home = tmp_path_factory.mktemp("demo-a")
-    use_settings(load_settings({"CITYOS_HOME": str(home)}))
-    try:
-        ctx = builder.build(scale="small", now=NOW)
+def city_a(demo_template, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The small demo city (a private copy of the process's one): (its home, its context, its summary)."""
+    home = tmp_path_factory.mktemp("demo-a") / "home"
+    with demo_template.copy(home) as (_config, ctx):
         summary = _summary(ctx)
         yield home, ctx, summary
-        ctx.db.engine.dispose()
-    finally:
-        use_db(None)
-        use_settings(None)
 
 
-def _build(tmp_path, name):  # type: ignore[no-untyped-def]
+def _build(tmp_path, name, now):  # type: ignore[no-untyped-def]
     use_settings(load_settings({"CITYOS_HOME": str(tmp_path / name)}))
     try:
-        ctx = builder.build(scale="small", now=NOW)
+        ctx = builder.build(scale="small", now=now)
         summary = _summary(ctx)
         ctx.db.engine.dispose()
         return summary
@@ -73,7 +64,7 @@ def _summary(ctx):  # type: ignore[no-untyped-def]
 
 def test_small_demo_city_is_deterministic_and_complete(tmp_path, city_a):
     a = city_a[2]
-    b = _build(tmp_path, "b")
+    b = _build(tmp_path, "b", city_a[1].now)  # a second city at the first one's clock
     assert a == b  # the same city, and the same cases at the same steps, from the same seed
     assert len(a["cases"]) > 300
     assert a["grids"] == 300 and a["with_worker"] == 300 and a["audit_ok"]

@@ -16,8 +16,6 @@ from cityos.cases import service
 from cityos.cases.flows import OPEN_STATES
 from cityos.catalog import service as catalog
 from cityos.core import clock
-from cityos.core.db import use_db
-from cityos.core.settings import load_settings, use_settings
 from cityos.demo import builder
 from cityos.identity import service as identity
 
@@ -29,16 +27,10 @@ pytestmark = pytest.mark.xdist_group("demo-work")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """The small demo city built at the real clock, as `cityos demo` builds it."""
-    use_settings(load_settings({"CITYOS_HOME": str(tmp_path_factory.mktemp("demo-work"))}))
-    try:
-        ctx = builder.build(scale="small")
+def demo(demo_template: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The small demo city built at the real clock, as `cityos demo` builds it (a private copy)."""
+    with demo_template.copy(tmp_path_factory.mktemp("demo-work") / "home") as (_config, ctx):
         yield ctx
-        ctx.db.engine.dispose()
-    finally:
-        use_db(None)
-        use_settings(None)
 
 
 def _all(demo: Any) -> list[Any]:

@@ -1,8 +1,8 @@
 """Browser tests: Debian's chromium driven by Playwright (executable_path; never a downloaded
 browser) against the demo city served over real HTTP.
 
-`live_city` builds the small demo city once per test process into a temporary CITYOS_HOME (SQLite
-file, real commits) and serves it with uvicorn on a free 127.0.0.1 port. Mark browser tests
+`live_city` serves a private copy of the process's small demo city (`demo_template`, a temporary
+CITYOS_HOME: SQLite file, real commits) with uvicorn on a free 127.0.0.1 port. Mark browser tests
 `@pytest.mark.e2e` and `@pytest.mark.xdist_group("e2e")` so that under `pytest -n 2 --dist
 loadgroup` they share one worker and one demo city.
 In CI (CI=true) a missing chromium fails the run; elsewhere the tests skip with the reason.
@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,19 +50,18 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCity]:
-    import uvicorn
-
-    from cityos.core.db import use_db
-    from cityos.core.settings import load_settings, use_settings
+def live_city(demo_template: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCity]:
     from cityos.demo import builder
     from cityos.web.app import create_app
 
-    home = tmp_path_factory.mktemp("live-city")
-    settings = load_settings({"CITYOS_HOME": str(home)})
-    use_settings(settings)
-    ctx = builder.build(scale="small")
-    app = create_app(settings=settings, db=ctx.db)
+    home = tmp_path_factory.mktemp("live-city") / "home"
+    with demo_template.copy(home) as (settings, ctx):
+        yield from _serve(create_app(settings=settings, db=ctx.db), home, builder.PASSWORDS, ctx.db)
+
+
+def _serve(app: object, home: Path, passwords: dict[str, str], db: object) -> Iterator[LiveCity]:
+    import uvicorn
+
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -70,11 +70,9 @@ def live_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCity]:
         if server.started:
             break
         time.sleep(0.05)
-    yield LiveCity(url=f"http://127.0.0.1:{port}", home=home, passwords=builder.PASSWORDS, db=ctx.db)
+    yield LiveCity(url=f"http://127.0.0.1:{port}", home=home, passwords=passwords, db=db)
     server.should_exit = True
     thread.join(timeout=10)
-    use_db(None)
-    use_settings(None)
 
 
 @pytest.fixture(scope="session")

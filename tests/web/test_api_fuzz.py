@@ -22,30 +22,22 @@ FUZZ_EXAMPLES = int(os.environ.get("CITYOS_FUZZ_EXAMPLES", "25"))
 
 
 @pytest.fixture(scope="module")
-def demo_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    from cityos.core.db import use_db
-    from cityos.core.settings import load_settings, use_settings
-    from cityos.demo import builder
+def demo_api(demo_template: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from cityos.identity import service as identity
     from cityos.identity.permissions import SCOPE_PERMISSIONS
     from cityos.web.app import create_app
 
-    home = tmp_path_factory.mktemp("fuzz-city")
-    config = load_settings({"CITYOS_HOME": str(home)})
-    use_settings(config)
-    ctx = builder.build(scale="small")
-    app = create_app(settings=config, db=ctx.db)
-    with ctx.db.transaction() as s:
-        new = identity.create_token(
-            session=s,
-            actor=identity.SYSTEM,
-            client="fuzz",
-            scopes=sorted(SCOPE_PERMISSIONS),
-            department_code="dsjj",
-        )
-    yield {"app": app, "token": new.token}
-    use_db(None)
-    use_settings(None)
+    with demo_template.copy(tmp_path_factory.mktemp("fuzz-city") / "home") as (config, ctx):
+        app = create_app(settings=config, db=ctx.db)
+        with ctx.db.transaction() as s:
+            new = identity.create_token(
+                session=s,
+                actor=identity.SYSTEM,
+                client="fuzz",
+                scopes=sorted(SCOPE_PERMISSIONS),
+                department_code="dsjj",
+            )
+        yield {"app": app, "token": new.token}
 
 
 @pytest.fixture(scope="module")

@@ -198,18 +198,12 @@ pytestmark = pytest.mark.xdist_group("demo-zh")
 
 
 @pytest.fixture(scope="module")
-def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from cityos.core.db import use_db
-    from cityos.core.settings import load_settings, use_settings
+def demo_app(demo_template: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from cityos.demo import builder
     from cityos.web.app import create_app
 
-    config = load_settings({"CITYOS_HOME": str(tmp_path_factory.mktemp("zh-city"))})
-    use_settings(config)
-    ctx = builder.build(scale="small")
-    yield create_app(settings=config, db=ctx.db), builder.PASSWORDS
-    use_db(None)
-    use_settings(None)
+    with demo_template.copy(tmp_path_factory.mktemp("zh-city") / "home") as (config, ctx):
+        yield create_app(settings=config, db=ctx.db), builder.PASSWORDS
 
 
 def _crawl(client: Any, start: list[str]) -> dict[str, list[str]]:

@@ -324,12 +324,14 @@ def print_accounts(ctx: DemoContext, url: str, serving: bool = True) -> None:
             region = identity.get_region(session=s, code=u.region_code).name if u.region_code else "-"
             table.add_row(role, username, PASSWORDS[role], u.department_name or "-", region)
     Console(width=max(console.width, 150)).print(table)
+    # notes and the last line are never wrapped: they carry paths and commands to copy
     for line in ctx.notes:
-        console.print(line)
+        console.print(line, soft_wrap=True)
     if serving:
-        console.print(f"\n[bold green]CityOS demo city ready 演示城市已就绪:[/bold green] {url}")
+        console.print(f"\n[bold green]CityOS demo city ready 演示城市已就绪:[/bold green] {url}", soft_wrap=True)
     else:
         console.print(
             f"\n[bold green]CityOS demo city built 演示城市已生成[/bold green] in {get_settings().home}; "
-            f"serve it with `cityos serve` (or `make serve`) and open {url}"
+            f"serve it with `cityos serve` (or `make serve`) and open {url}",
+            soft_wrap=True,
         )
