@@ -27,6 +27,7 @@ from typing import Any
 
 import duckdb
 
+from cityos.catalog import columns as kernels_mod
 from cityos.catalog import formats
 from cityos.catalog.tableschema import FALSE_VALUES, TRUE_VALUES, FieldSpec, Schema
 from cityos.core import spreadsheet
@@ -322,8 +323,8 @@ def read_source(
         ) from None
     except UnicodeDecodeError:
         raise Invalid("The file's text encoding was not recognised", code="bad_encoding") from None
-    con.execute(f"CREATE TABLE raw AS SELECT *, CAST(rowid + {offset} AS BIGINT) AS __row FROM raw_in")
-    con.execute("DROP TABLE raw_in")
+    # a view, not a copy: the rows stay where the reader put them, numbered by their position
+    con.execute(f"CREATE VIEW raw AS SELECT *, CAST(rowid + {offset} AS BIGINT) AS __row FROM raw_in")
     info.columns = header
     info.rows = con.execute("SELECT count(*) FROM raw").fetchone()[0]  # type: ignore[index]
     return info
@@ -516,7 +517,7 @@ def validate(
     rep = Report()
     mapping, fatal = match_columns(schema, columns)
     rep.fatal = fatal
-    rep.rows = con.execute("SELECT count(*) FROM raw").fetchone()[0]  # type: ignore[index]
+    rep.rows = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
     if fatal:
         rep.invalid_rows = rep.rows
         rep.seconds = _time.perf_counter() - t0
@@ -526,6 +527,9 @@ def validate(
         raise Invalid("Upsert needs a primary key in the schema", code="upsert_without_key", field="mode")
     # Each field's typed value, missing flag and format check are computed once, in the inner
     # query; the outer one builds the error list from those columns.
+    # The resident ID, credit code and `any` date checks run first, on whole columns (catalog/columns.py);
+    # the query reads their results from table `fmt`, joined to `raw` by position.
+    kernels = kernels_mod.compute(con, schema, mapping)
     inner = ["__row"]
     selects = ["__row"]
     errors_sql: list[str] = []
@@ -534,20 +538,26 @@ def validate(
     for i, f in enumerate(schema.fields):
         col = q(mapping[f.name])
         value[f.name], typed_col[f.name], missing, format_ok = (f"__v{i}", f"__t{i}", f"__m{i}", "")
+        done = kernels.get(f.name, kernels_mod.FieldChecks())
         inner += [
             f"{col} AS {value[f.name]}",
-            f"CAST({typed_expr(f, col)} AS {DUCK_TYPES[f.type]}) AS {typed_col[f.name]}",
+            f"CAST({done.value or typed_expr(f, col)} AS {DUCK_TYPES[f.type]}) AS {typed_col[f.name]}",
             f"{_missing(col, schema)} AS {missing}",
         ]
         if f.type == "string" and f.format != "default":
             format_ok = f"__f{i}"
-            inner.append(f"coalesce({formats.check_expr(f.format, col)}, false) AS {format_ok}")
+            check = f"({done.reason} = 0)" if done.reason else done.valid or formats.check_expr(f.format, col)
+            inner.append(f"coalesce({check}, false) AS {format_ok}")
+            if done.reason:  # the rule it breaks, named
+                inner.append(f"{kernels_mod.reason_sql(done.reason)} AS __y{i}")
         selects.append(f"{typed_col[f.name]} AS {q(f.name)}")
         missing_sql.append(f"count(*) FILTER (WHERE {_missing(col, schema)}) AS {q(f.name)}")
         for code, cond in _field_errors(
             f, value[f.name], typed_col[f.name], missing, f.name in key, key == [f.name], format_ok
         ):
-            why = formats.reason_expr(f.format, value[f.name]) if code == "format" else None
+            why = None
+            if code == "format":
+                why = f"__y{i}" if done.reason else formats.reason_expr(f.format, value[f.name])
             # a format with several rules (the resident ID) says which one the value breaks
             label_sql = f"{lit(f.name + ':')} || {why}" if why else lit(f.name + ":" + code)
             errors_sql.append(f"CASE WHEN {cond} THEN {label_sql} END")
@@ -573,10 +583,15 @@ def validate(
         if errors_sql
         else "[]::VARCHAR[]"
     )
-    con.execute(
-        f"CREATE TABLE checked AS SELECT {', '.join(selects)}, {err_list} AS __errors "
-        f"FROM (SELECT {', '.join(inner)} FROM raw)"
-    )
+    source = f"raw POSITIONAL JOIN {kernels_mod.FMT_TABLE}" if kernels else "raw"
+    try:
+        con.execute(
+            f"CREATE TABLE checked AS SELECT {', '.join(selects)}, {err_list} AS __errors "
+            f"FROM (SELECT {', '.join(inner)} FROM {source})"
+        )
+    finally:
+        if kernels:
+            kernels_mod.release(con)
     # counts per field and rule
     counts = con.execute(
         "SELECT e, count(*) FROM (SELECT unnest(__errors) AS e FROM checked) GROUP BY e ORDER BY e"
@@ -608,17 +623,28 @@ def validate(
         "SELECT e, __row FROM (SELECT __row, unnest(__errors) AS e FROM checked) "
         "QUALIFY row_number() OVER (PARTITION BY e ORDER BY __row) <= 5 ORDER BY e, __row"
     ).fetchall()
-    for e, row in sample_rows:
-        fname, code = e.rsplit(":", 1)
-        cols = [mapping[k] for k in (fname.split("+") if code in ("primaryKey", "existingKey") else [fname])]
-        # cut in SQL: a 300 MB cell must not become a 300 MB report row (nor be read into Python)
+    # the values as sent, of every sample row at once (one scan, however many rules failed);
+    # cut in SQL: a 300 MB cell must not become a 300 MB report row (nor be read into Python)
+    sent: dict[int, dict[str, str]] = {}
+    if sample_rows:
+        file_cols = list(dict.fromkeys(mapping.values()))
         cut = ", ".join(
             f"CASE WHEN length(CAST({q(c)} AS VARCHAR)) > {SAMPLE_CHARS} "
             f"THEN left(CAST({q(c)} AS VARCHAR), {SAMPLE_CHARS}) || '…' ELSE CAST({q(c)} AS VARCHAR) END"
-            for c in cols
+            for c in file_cols
         )
-        vals = con.execute(f"SELECT {cut} FROM raw WHERE __row = ?", [row]).fetchone() or ()
-        parts = ["" if v is None else str(v) for v in vals]
+        wanted = sorted({int(row) for _e, row in sample_rows})
+        found = con.execute(
+            f"SELECT __row, {cut} FROM raw WHERE __row IN ({', '.join(map(str, wanted))})"
+        ).fetchall()
+        sent = {
+            int(r[0]): dict(zip(file_cols, ("" if v is None else str(v) for v in r[1:]), strict=True))
+            for r in found
+        }
+    for e, row in sample_rows:
+        fname, code = e.rsplit(":", 1)
+        cols = [mapping[k] for k in (fname.split("+") if code in ("primaryKey", "existingKey") else [fname])]
+        parts = [sent.get(int(row), {}).get(c, "") for c in cols]
         rep.samples.append(
             {
                 "row": int(row),

@@ -218,20 +218,20 @@ def _rows_with_bytes(values: pa.StringArray, rows: Ints, table: Bools) -> Ints:
 
 
 def _fixed(
-    offsets: Ints, data: npt.NDArray[np.uint8], present: Bools, width: int
+    values: pa.StringArray, offsets: Ints, data: npt.NDArray[np.uint8], present: Bools, width: int
 ) -> tuple[Ints, npt.NDArray[np.uint8]]:
     """The values exactly `width` bytes long: their positions and their bytes as a matrix (a view
-    of the data when every value has that length, the usual case; else the bytes of those values
-    picked by one byte mask, never an index per byte)."""
-    lengths = offsets[1:] - offsets[:-1]
-    wanted = present & (lengths == width)
+    of the data when every value has that length, the usual case; else the bytes of those values,
+    gathered by Arrow's filter kernel: never an index per byte)."""
+    wanted = present & (offsets[1:] - offsets[:-1] == width)
     rows = np.flatnonzero(wanted)
-    start, end = offsets[0], offsets[-1]
     if len(rows) == len(offsets) - 1:
+        start = offsets[0]
         return rows, data[start : start + width * len(rows)].reshape(-1, width)
     if not len(rows):
         return rows, np.zeros((0, width), np.uint8)
-    return rows, data[start:end][np.repeat(wanted, lengths)].reshape(-1, width)
+    picked, kept, _present = _layout(values.filter(pa.array(wanted)))
+    return rows, kept[picked[0] : picked[0] + width * len(rows)].reshape(-1, width)
 
 
 def _weighted(digits: npt.NDArray[np.uint8], terms: npt.NDArray[np.int64]) -> Ints:
@@ -340,7 +340,7 @@ def _ric_reasons(values: pa.StringArray) -> tuple[npt.NDArray[np.int8], Bools]:
     values are not NULL. Clean 18-byte values are decided on whole vectors; the rest one by one."""
     offsets, data, present = _layout(values)
     reason = np.zeros(len(values), np.int8)
-    rows, m = _fixed(offsets, data, present, 18)
+    rows, m = _fixed(values, offsets, data, present, 18)
     digits = m - np.uint8(48)  # wraps below '0', so one comparison checks 0-9
     bad = digits > 9
     bad[:, 17] &= m[:, 17] != ord("X")
@@ -358,7 +358,7 @@ def _ric_reasons(values: pa.StringArray) -> tuple[npt.NDArray[np.int8], Bools]:
         # (a 15-digit first-generation number apart); only the others go to stdnum's clean-up
         length = offsets[1:] - offsets[:-1]
         reason[rest] = np.where(length[rest] == 18, _R_CHARACTERS, _R_LENGTH)
-        rows15, m15 = _fixed(offsets, data, rest, 15)
+        rows15, m15 = _fixed(values, offsets, data, rest, 15)
         reason[rows15[~_rows_with_mask(m15 - np.uint8(48) > 9, len(rows15))]] = _R_15
         more = _rows_with_bytes(values, np.flatnonzero(rest), _RIC_CLEANUP)
         if len(more):
@@ -391,6 +391,14 @@ def resident_id_reason(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return pc.if_else(pa.array(present & (reason > 0)), names, pa.scalar(None, pa.string()))
 
 
+def resident_id_reason_codes(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """`resident_id_reason` as numbers: the index into RIC_REASONS of the first rule each resident
+    ID breaks (0 when valid), NULL for NULL. Cheaper than the names when most values are valid."""
+    reason, present = _ric_reasons(_strings(values))
+    validity = None if present.all() else _bits(present)
+    return pa.Array.from_buffers(pa.int8(), len(reason), [validity, pa.py_buffer(reason)])
+
+
 _USCC_LIMITS = np.array([10] * 8 + [31] * 10, np.uint8)  # 8 digits, then the alphabet
 
 
@@ -399,7 +407,7 @@ def uscc_valid(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     values = _strings(values)
     offsets, data, present = _layout(values)
     ok = np.zeros(len(values), np.bool_)
-    rows, m = _fixed(offsets, data, present, 18)
+    rows, m = _fixed(values, offsets, data, present, 18)
     index = np.take(_USCC_INDEX, m)
     rows, index = _keep(rows, _rows_with(index >= _USCC_LIMITS), index)
     rest = present.copy()
@@ -425,12 +433,14 @@ _DATE_LAYOUTS = (
 _NIAN_YUE_RI = np.frombuffer("年月日".encode(), np.uint8)
 
 
-def _padded_dates(offsets: Ints, data: npt.NDArray[np.uint8], present: Bools) -> tuple[Ints, Ints]:
+def _padded_dates(
+    values: pa.StringArray, offsets: Ints, data: npt.NDArray[np.uint8], present: Bools
+) -> tuple[Ints, Ints]:
     """Rows spelled 20261123, 2026-11-23 (or / .) or 2026年11月23日 exactly, and their digits."""
     found_rows: list[Ints] = []
     found_digits: list[npt.NDArray[np.uint8]] = []
     for width, where in _DATE_LAYOUTS:
-        rows, m = _fixed(offsets, data, present, width)
+        rows, m = _fixed(values, offsets, data, present, width)
         if not len(rows):
             continue
         digits = m[:, where]
@@ -453,7 +463,7 @@ def parse_dates(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """`date_expr` over an array of strings: DATE, NULL when not a real date in a known spelling."""
     values = _strings(values)
     offsets, data, present = _layout(values)
-    rows, parts = _padded_dates(offsets, data, present)
+    rows, parts = _padded_dates(values, offsets, data, present)
     rest = present.copy()
     rest[rows] = False
     if rest.any():  # unpadded, surrounded by spaces, with a midnight time: the regular expressions
