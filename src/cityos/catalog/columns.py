@@ -66,6 +66,7 @@ def compute(
     mapping: dict[str, str],
     *,
     threads: int | None = None,
+    slice_rows: int = SLICE,
 ) -> dict[str, FieldChecks]:
     """Run the column kernels over table `raw` (field name -> file column in `mapping`); register
     table `fmt` on `con` and say, per field, which of its columns hold what."""
@@ -75,8 +76,8 @@ def compute(
     cols = ", ".join('"' + mapping[f.name].replace('"', '""') + '"' for _i, f, _k in todo)
     reader = con.cursor()  # its own connection to the same database: `con` may hold a result
     try:
-        # in the table's order, in contiguous batches of SLICE values (no copy to cut them)
-        source = reader.sql(f"SELECT {cols} FROM raw").to_arrow_table(batch_size=SLICE)
+        # in the table's order, in contiguous batches of `slice_rows` values (no copy to cut them)
+        source = reader.sql(f"SELECT {cols} FROM raw").to_arrow_table(batch_size=slice_rows)
     finally:
         reader.close()
     out: dict[str, pa.ChunkedArray] = {}
