@@ -2,7 +2,8 @@
 grids (consecutive devices in neighbouring grids), the default rules, a day of readings every 30
 minutes through the ingest path with the clock moved, and a rain event in the last two hours that
 lifts the low-lying drainage sensors past the alarm level: the alarms are raised by the rules and
-the first opened its 道路积水 case through cases.service. One manhole cover reports open."""
+the first opened its 道路积水 case through cases.service. One manhole cover reports open. The
+video network: demo_video.py."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from datetime import timedelta
 
 from cityos.core import clock
 from cityos.demo.context import DemoContext
-from cityos.sensing import alarms, ingest
+from cityos.sensing import alarms, demo_video, ingest
 from cityos.sensing import simulate as sim
 from cityos.sensing.models import Alarm
 
@@ -45,3 +46,4 @@ def populate(ctx: DemoContext) -> None:
     finally:
         clock.set_now(None)
     ctx.notes.append(f"城市感知: {n} 台设备, /sensing")
+    demo_video.populate(ctx)

@@ -49,7 +49,8 @@ class Batch:
     units: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
-def parse_time(value: Any) -> datetime:
+def parse_time(value: Any, latest: datetime | None = None) -> datetime:
+    """An aware UTC time from ISO 8601 text; refused past `latest` (default: now + FUTURE)."""
     if not isinstance(value, str) or len(value) > 40:
         raise Rejected("bad_observed_at", "observedAt must be an ISO 8601 text")
     try:
@@ -59,7 +60,7 @@ def parse_time(value: Any) -> datetime:
     if at.tzinfo is None:
         raise Rejected("bad_observed_at", "observedAt needs a time zone (Z or +08:00)")
     at = at.astimezone(UTC)
-    if at > clock.now() + FUTURE:
+    if at > (latest or clock.now() + FUTURE):
         raise Rejected("future_observed_at", "observedAt lies in the future")
     return at
 
@@ -91,10 +92,11 @@ def parse_items(device_id: str, payload: Any, received: datetime) -> tuple[list[
         raise Rejected("too_many", f"at most {MAX_ITEMS} objects in one message")
     rows: list[storage.Row] = []
     units: dict[str, str] = {}
+    latest = received + FUTURE
     for item in items:
         if not isinstance(item, dict):
             raise Rejected("not_an_object", "each reading must be a JSON object")
-        at = parse_time(item["observedAt"]) if "observedAt" in item else received
+        at = parse_time(item["observedAt"], latest) if "observedAt" in item else received
         n = 0
         for attr, v in item.items():
             if attr in RESERVED:
@@ -156,12 +158,16 @@ def ingest(
 
 
 def _touch(devices: dict[str, Device], batch: Batch, now: datetime) -> None:
-    latest: dict[str, dict[str, list[Any]]] = {}
-    for d, a, at, v, t in batch.rows:
-        cur = latest.setdefault(d, {}).get(a)
-        if cur is None or at.isoformat() >= cur[1]:
-            latest[d][a] = [v if v is not None else t, at.isoformat()]
-    for dev_id, values in latest.items():
+    latest: dict[tuple[str, str], Any] = {}
+    for row in batch.rows:
+        key = (row[0], row[1])
+        cur = latest.get(key)
+        if cur is None or row[2] >= cur[2]:
+            latest[key] = row
+    per_device: dict[str, dict[str, list[Any]]] = {}
+    for (d, a), (_d, _a, at, v, t) in latest.items():
+        per_device.setdefault(d, {})[a] = [v if v is not None else t, at.isoformat()]
+    for dev_id, values in per_device.items():
         dev = devices[dev_id]
         merged = dict(dev.last_values or {})
         for a, pair in values.items():

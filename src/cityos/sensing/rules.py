@@ -16,6 +16,8 @@ again (a redelivered message changes nothing).
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -92,14 +94,42 @@ def evaluate(session: Session, devices: dict[str, Device], rows: Sequence[Row]) 
             )
         )
     }
+    for key in series:
+        series[key].sort()
     for rule, dev in pairs:
         st = states.get((rule.id, dev.id))
         if st is None:
             st = RuleState(rule_id=rule.id, device_id=dev.id, hits=0, active=False)
             session.add(st)
-        for at, v in sorted(series[(dev.id, rule.attr)]):
-            fired += _step(session, rule, dev, st, at, v)
+        fired += _run(session, rule, dev, st, series[(dev.id, rule.attr)])
     return fired
+
+
+def _run(
+    session: Session, rule: Rule, dev: Device, st: RuleState, points: list[tuple[datetime, float]]
+) -> int:
+    """One rule over one device's new readings (sorted by time). A threshold rule that is not
+    active and that no new reading meets only moves its state to the last reading: the common
+    case of a batch is decided by one min/max instead of a step per reading."""
+    if st.last_at is not None:
+        points = points[bisect.bisect_right(points, (st.last_at, math.inf)) :]
+    if not points:
+        return 0
+    if rule.kind != "rate" and not st.active and not _any_holds(rule, points):
+        if st.since is not None or st.hits:
+            st.since, st.hits = None, 0
+        st.last_at, st.last_value = points[-1]
+        return 0
+    return sum(_step(session, rule, dev, st, at, v) for at, v in points)
+
+
+def _any_holds(rule: Rule, points: list[tuple[datetime, float]]) -> bool:
+    values = [v for _at, v in points]
+    if rule.op == "gt":
+        return rule.high is not None and max(values) > rule.high
+    if rule.op == "lt":
+        return rule.low is not None and min(values) < rule.low
+    return any(holds(rule.op, v, rule.low, rule.high) for v in values)
 
 
 def _step(session: Session, rule: Rule, dev: Device, st: RuleState, at: datetime, v: float) -> int:
