@@ -122,3 +122,22 @@ def test_linkage_precision_and_recall_on_known_truth() -> None:
     by_id = [p for p in result.pairs if p[3] == "id"]
     assert len(by_id) >= len(truth) * 2 // 3 - 5  # the 18-digit and the upgraded 15-digit IDs
     assert all(0.6 <= p < 0.95 for _a, _b, p in result.review)
+
+
+def test_linkage_on_splinks_spark_backend() -> None:
+    """The same link on Splink's Spark backend (local[2], the jar shipped in the splink wheel)."""
+    import os
+
+    from cityos.registries import engines
+
+    os.environ.setdefault("CITYOS_SPARK_MASTER", "local[2]")
+    os.environ.setdefault("CITYOS_SPARK_PARTITIONS", "2")
+    spark = engines.spark_session()
+    assert "scala-udf-similarity" in spark.conf.get("spark.jars", "")
+    left, right, truth = generated(n=600, seed=3)
+    result = link(PEOPLE, left, right, engine="spark")
+    found = result.links
+    tp = len(found & truth)
+    precision, recall = tp / len(found), tp / len(truth)
+    assert precision >= 0.95 and recall >= 0.95, (precision, recall, len(result.review))
+    assert any(p[3] == "model" for p in result.pairs)  # Splink linked the ones without an ID

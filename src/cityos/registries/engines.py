@@ -127,6 +127,9 @@ def spark_session() -> Any:
                 .config("spark.sql.session.timeZone", "UTC")
                 .config("spark.driver.memory", os.environ.get("CITYOS_SPARK_DRIVER_MEMORY", "1g"))
             )
+            jar = _splink_jar()
+            if jar:  # Splink's Spark backend: its string-similarity UDFs (jaro_winkler…), a local file
+                builder = builder.config("spark.jars", jar)
             for item in os.environ.get("CITYOS_SPARK_CONF", "").split(";"):  # k=v;k=v (S3, tuning)
                 if "=" in item:
                     k, v = item.split("=", 1)
@@ -134,6 +137,17 @@ def spark_session() -> Any:
             _spark = builder.getOrCreate()
             _spark.sparkContext.setLogLevel("ERROR")
         return _spark
+
+
+def _splink_jar() -> str:
+    """The scala-udf-similarity jar inside the installed splink wheel (for this Spark's major
+    version), or "" when splink is not installed."""
+    try:
+        from splink.backends.spark import similarity_jar_location
+    except ImportError:
+        return ""
+    path = similarity_jar_location()
+    return path if Path(path).is_file() else ""
 
 
 def run_spark(sql: str, parts: dict[str, Path], params: dict[str, Any]) -> list[dict[str, Any]]:

@@ -4,8 +4,10 @@ name + birth date + address only).
 Two steps, per link definition:
 1. exact: resident IDs are normalised first (GB 11643: 15 digits upgraded to 18, bad check
    characters dropped, `ids.normalise`); records whose normalised IDs are equal are linked outright;
-2. probabilistic: the rest go through Splink (Fellegi–Sunter, DuckDB backend in-process) with the
-   link's blocking rules and comparisons; a pair at or above `match` is a link, a pair between
+2. probabilistic: the rest go through Splink (Fellegi–Sunter) on DuckDB in-process, or on Spark
+   (`engine="spark"`: the cross-checks' SparkSession, with the string-similarity UDF jar that ships
+   inside the splink wheel on its classpath — nothing fetched) with the link's blocking rules and
+   comparisons; a pair at or above `match` is a link, a pair between
    `review` and `match` goes to a data steward (`LinkPair`, state pending), below is no link.
 The parameters are estimated on the data itself (u by random sampling, m by EM on each blocking
 rule); nothing is downloaded.
@@ -14,6 +16,7 @@ rule); nothing is downloaded.
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -79,11 +82,63 @@ def _settings(d: LinkDef) -> Any:
     )
 
 
-def link(d: LinkDef, left: pd.DataFrame, right: pd.DataFrame, *, seed: int = 1) -> Linked:
-    """Link `left` (the registry side) with `right`; both carry `rid` (a unique record id), the
-    link's columns and optionally the ID column (15 or 18 digits, or empty)."""
+def _api(engine: str) -> Any:
+    if engine == "spark":
+        from splink.backends.spark import SparkAPI
+
+        from cityos.registries.engines import spark_session
+
+        spark = spark_session()
+        # lineage broken by caching (no checkpoint directory to configure or clean up)
+        return SparkAPI(
+            spark_session=spark,
+            break_lineage_method="persist",
+            num_partitions_on_repartition=spark_partitions(spark),
+        )
+    if engine == "duckdb":
+        from splink.backends.duckdb import DuckDBAPI
+
+        return DuckDBAPI()
+    raise Invalid(
+        "Unknown engine {engine}: duckdb or spark",
+        field="engine",
+        code="bad_engine",
+        params={"engine": engine},
+    )
+
+
+def spark_partitions(spark: Any) -> int:
+    return int(spark.conf.get("spark.sql.shuffle.partitions", "4"))
+
+
+def _model(
+    d: LinkDef, left: pd.DataFrame, rest: pd.DataFrame, cols: list[str], seed: int, engine: str
+) -> Any:
+    """Splink's predictions for the records left without an ID match (pairs at or above review)."""
     from splink import Linker, block_on
-    from splink.backends.duckdb import DuckDBAPI
+
+    logging.getLogger("splink").setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        # pyspark 4.3 warns that pandas 3 is newer than it was tested with; the frames it converts
+        # here hold plain strings
+        warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
+        api = _api(engine)
+        a = api.register(left[cols].copy(), dataset_display_name="registry")
+        b = api.register(rest[cols].copy(), dataset_display_name="source")
+        linker = Linker([a, b], _settings(d), log_level=logging.WARNING)
+        linker.training.estimate_u_using_random_sampling(max_pairs=200_000, seed=seed)
+        for cols_ in d.blocking:
+            linker.training.estimate_parameters_using_expectation_maximisation(block_on(*cols_))
+        # through Arrow: pyspark 4.3's toPandas trips over pandas 3's deprecations
+        return linker.inference.predict(threshold_match_probability=d.review).as_pyarrow_table().to_pandas()
+
+
+def link(
+    d: LinkDef, left: pd.DataFrame, right: pd.DataFrame, *, seed: int = 1, engine: str = "duckdb"
+) -> Linked:
+    """Link `left` (the registry side) with `right`; both carry `rid` (a unique record id), the
+    link's columns and optionally the ID column (15 or 18 digits, or empty). `engine`: Splink's
+    DuckDB backend (in-process) or its Spark one."""
 
     cols = ["rid", *d.names, *d.exact, *d.fuzzy]
     for side in (left, right):
@@ -102,15 +157,7 @@ def link(d: LinkDef, left: pd.DataFrame, right: pd.DataFrame, *, seed: int = 1) 
     rest = right[~right["rid"].isin(done)]
     review: list[tuple[str, str, float]] = []
     if len(rest):
-        logging.getLogger("splink").setLevel(logging.WARNING)
-        api = DuckDBAPI()
-        a = api.register(left[cols].copy(), dataset_display_name="registry")
-        b = api.register(rest[cols].copy(), dataset_display_name="source")
-        linker = Linker([a, b], _settings(d), log_level=logging.WARNING)
-        linker.training.estimate_u_using_random_sampling(max_pairs=200_000, seed=seed)
-        for cols_ in d.blocking:
-            linker.training.estimate_parameters_using_expectation_maximisation(block_on(*cols_))
-        out = linker.inference.predict(threshold_match_probability=d.review).as_pandas_dataframe()
+        out = _model(d, left, rest, cols, seed, engine)
         best: dict[str, tuple[str, float]] = {}
         for row in out.itertuples():
             left_id, right_id = (row.rid_l, row.rid_r)
