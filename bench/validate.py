@@ -15,6 +15,10 @@ real check digits and calendar dates in Python, which checks what CityOS checks.
 prefix is taken as its rate on the whole file, as said in the output. Both tools are then run on
 that prefix and their errors compared cell by cell.
 
+Every figure is printed with the load average of the (shared) machine before and after it and
+with the CPU time the process spent (all its threads), per cell: on a shared machine the wall
+time moves with the others' work, the CPU time per cell much less.
+
     .venv/bin/python bench/validate.py [--rows 10000000] [--prefix 200000]
 """
 
@@ -22,8 +26,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import re
+import resource
 import shutil
 import tempfile
 import time
@@ -82,6 +88,16 @@ TABLE_SCHEMA = {
         {"name": "status", "type": "string", "constraints": {"enum": list(STATUSES)}},
     ]
 }
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process so far, user + system, all threads."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 # ------------------------------------------------------------------------------------ the data
@@ -285,7 +301,7 @@ def run_frictionless(path: Path, rows: int, *, with_check: bool) -> tuple[float,
 
 
 # --------------------------------------------------------------------------------------- cityos
-def run_cityos(path: Path) -> tuple[dict[str, float], object]:
+def run_cityos(path: Path) -> tuple[dict[str, float], str, object]:
     from cityos.catalog import engine
     from cityos.catalog.tableschema import parse
 
@@ -293,12 +309,13 @@ def run_cityos(path: Path) -> tuple[dict[str, float], object]:
     marks: dict[str, float] = {}
     out = Path(tempfile.mkdtemp(prefix="bench-validate-", dir=DATA))
     try:
-        t0 = time.perf_counter()
+        before, c0, t0 = load(), cpu_seconds(), time.perf_counter()
         outcome = engine.run(
             path, schema, out_dir=out, progress=lambda step, _n: marks.setdefault(step, time.perf_counter())
         )
         end = time.perf_counter()
         phases = {
+            "cpu": cpu_seconds() - c0,
             "total": end - t0,
             "read": marks["validate"] - marks["read"],
             "validate": marks["write"] - marks["validate"],
@@ -313,7 +330,7 @@ def run_cityos(path: Path) -> tuple[dict[str, float], object]:
                 for e in errs.split("; "):
                     cells.add((int(row), e.rsplit(":", 1)[0]))
             con.close()
-        return phases, (outcome, cells)
+        return phases, f"load {before} -> {load()}", (outcome, cells)
     finally:
         shutil.rmtree(out, ignore_errors=True)
 
@@ -341,14 +358,15 @@ def main() -> None:
     )
 
     # CityOS, whole file
-    phases, (outcome, _) = run_cityos(big)
+    phases, run_load, (outcome, _) = run_cityos(big)
     rep = outcome.report  # type: ignore[attr-defined]
     cells = args.rows * ncols
     print(
         "cityos engine.run (read + validate + write snapshot & quarantine): "
         f"{cells / phases['total']:13,.0f} cells/s ({phases['total']:.2f} s: read {phases['read']:.2f}, "
         f"validate {phases['validate']:.2f}, "
-        f"write {phases['write']:.2f}); {rep.invalid_rows:,} rows quarantined"
+        f"write {phases['write']:.2f}); {rep.invalid_rows:,} rows quarantined; "
+        f"CPU {phases['cpu']:.2f} s = {phases['cpu'] / cells * 1e9:,.0f} ns/cell; {run_load}"
     )
     print(
         f"cityos validate() alone                                        : {cells / rep.seconds:13,.0f} "
@@ -357,25 +375,32 @@ def main() -> None:
     print("cityos errors: " + json.dumps({f: v["errors"] for f, v in rep.fields.items()}, ensure_ascii=False))
 
     # frictionless on the prefix, and CityOS on the same prefix for the error comparison
+    fl_load, c0 = load(), cpu_seconds()
     fl_plain_s, fl_plain = run_frictionless(small, prefix, with_check=False)
+    c1 = cpu_seconds()
     fl_s, fl = run_frictionless(small, prefix, with_check=True)
-    _, (_, ours) = run_cityos(small)
+    fl_cpu, fl_plain_cpu = cpu_seconds() - c1, c1 - c0
+    fl_load += f" -> {load()}"
+    _, _, (_, ours) = run_cityos(small)
     pcells = prefix * ncols
     fl_rate, fl_plain_rate = pcells / fl_s, pcells / fl_plain_s
     print(
         f"frictionless validate, schema + check-digit row check (on the first {prefix:,} rows, rate taken "
         f"as the whole file's): {fl_rate:10,.0f} cells/s ({fl_s:.2f} s; "
-        f"{args.rows / prefix * fl_s:,.0f} s scaled to {args.rows:,} rows)"
+        f"{args.rows / prefix * fl_s:,.0f} s scaled to {args.rows:,} rows); "
+        f"CPU {fl_cpu:.2f} s = {fl_cpu / pcells * 1e9:,.0f} ns/cell; load {fl_load}"
     )
     print(
         f"frictionless validate, schema only (patterns, enum, required; no check digits), same prefix"
-        f"            : {fl_plain_rate:10,.0f} cells/s ({fl_plain_s:.2f} s)"
+        f"            : {fl_plain_rate:10,.0f} cells/s ({fl_plain_s:.2f} s); "
+        f"CPU {fl_plain_cpu / pcells * 1e9:,.0f} ns/cell"
     )
     ratio = (cells / phases["total"]) / fl_rate
     print(
         f"ratio cityos engine.run / frictionless with check digits: {ratio:,.0f}x "
         f"(validate() alone: {(cells / rep.seconds) / fl_rate:,.0f}x; against schema-only frictionless: "
-        f"{(cells / phases['total']) / fl_plain_rate:,.0f}x)"
+        f"{(cells / phases['total']) / fl_plain_rate:,.0f}x); by CPU time per cell: "
+        f"{(fl_cpu / pcells) / (phases['cpu'] / cells):,.0f}x"
     )
 
     planted = Counter(PLANTED[i % 1000] for i in range(prefix) if i % 1000 in PLANTED)
