@@ -13,6 +13,11 @@ elsewhere those tests skip with the reason.
 from __future__ import annotations
 
 import os
+
+# argon2id at its minimum cost in tests (set before cityos.identity loads): ~9 users per test city
+# and every login otherwise cost ~0.17 s of CPU each at the production cost (t=3, m=64 MiB, p=4).
+# The production cost itself is checked in tests/identity/test_password_cost.py.
+os.environ.setdefault("CITYOS_ARGON2", "t=1,m=8,p=1")
 import uuid
 from collections.abc import Iterator
 from pathlib import Path

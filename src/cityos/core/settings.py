@@ -10,6 +10,8 @@ CITYOS_SECURE_COOKIES  "1" behind HTTPS
 CITYOS_MAX_UPLOAD_MB   largest uploaded file (a case photo or document) in MB (10)
 CITYOS_AUDIT_KEY       Ed25519 key (PEM) signing audit tree heads (CITYOS_HOME/audit/signing-key.pem)
 CITYOS_AUDIT_SEQUENCER "thread" (default): app processes also sequence the audit log; "worker": only it
+CITYOS_ARGON2          password hashing cost "t=3,m=65536,p=4" (argon2id; the default is RFC 9106's second
+                       option), read once when the identity module loads
 """
 
 from __future__ import annotations

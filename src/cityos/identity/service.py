@@ -12,6 +12,7 @@ BEGIN IMMEDIATE serialises them anyway. A success resets the count.
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -54,7 +55,27 @@ from cityos.identity.schemas import (
     division_prefix,
 )
 
-_hasher = PasswordHasher()
+
+
+def password_hasher(cost: str) -> PasswordHasher:
+    """argon2id at argon2-cffi's defaults (RFC 9106's second recommended option: t=3 passes,
+    m=64 MiB, p=4 lanes) unless `cost` ("t=…,m=…,p=…", m in KiB; CITYOS_ARGON2) sets another one.
+    A hash carries its own parameters, so hashes made at one cost still verify at another and are
+    rehashed at the configured cost on the next successful login."""
+    if not cost.strip():
+        return PasswordHasher()
+    try:
+        params = {k.strip(): int(v) for k, v in (part.split("=", 1) for part in cost.split(","))}
+    except ValueError as e:
+        raise ValueError(f"CITYOS_ARGON2 must look like 't=3,m=65536,p=4', not {cost!r}") from e
+    unknown = set(params) - {"t", "m", "p"}
+    t, m, p = params.get("t", 3), params.get("m", 65536), params.get("p", 4)
+    if unknown or t < 1 or p < 1 or m < 8 * p:
+        raise ValueError(f"CITYOS_ARGON2 {cost!r}: keys t, m, p only, t ≥ 1, p ≥ 1, m ≥ 8·p KiB")
+    return PasswordHasher(time_cost=t, memory_cost=m, parallelism=p)
+
+
+_hasher = password_hasher(os.environ.get("CITYOS_ARGON2", ""))
 _DUMMY_HASH = _hasher.hash("cityos-dummy-password")
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
