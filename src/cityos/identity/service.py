@@ -56,7 +56,6 @@ from cityos.identity.schemas import (
 )
 
 
-
 def password_hasher(cost: str) -> PasswordHasher:
     """argon2id at argon2-cffi's defaults (RFC 9106's second recommended option: t=3 passes,
     m=64 MiB, p=4 lanes) unless `cost` ("t=…,m=…,p=…", m in KiB; CITYOS_ARGON2) sets another one.
