@@ -68,6 +68,12 @@ def test_services_figures_this_month(db, city) -> None:  # type: ignore[no-untyp
     assert t["svc_certificate_free"]["value"] == 0.0  # one material handed in, none from data
     with db.reader() as s:
         lin = service.lineage(session=s, actor=leader, code="svc_on_time", region="371300", period="2026-12")
+        apps = service.values(
+            session=s, actor=leader, code="svc_applications", start="2026-01", end="2026-12"
+        )
+        rate = service.values(session=s, actor=leader, code="svc_on_time", start="2026-11", end="2026-12")
+    assert [r["value"] for r in apps][-2:] == [0, 2] and len(apps) == 12  # a year of months, by month
+    assert [r["value"] for r in rate] == [None, 100.0]  # November: nothing decided, no rate
     assert (lin["source_kind"], lin["source_ref"]) == ("query", "services.on_time_rate")
 
 

@@ -28,6 +28,7 @@ from cityos.cases import service as cases
 from cityos.catalog import service as catalog
 from cityos.cockpit import permissions as _permissions  # noqa: F401  (grants cockpit.*)
 from cityos.cockpit.definitions import Metric, Province, Source
+from cityos.cockpit.indicators import shift
 from cityos.core import clock
 from cityos.core.errors import CityOSError, NotFound
 from cityos.identity import service as identity
@@ -96,10 +97,6 @@ class QueryContext:
 
     def period(self) -> str:
         return clock.local(self.now).strftime("%Y-%m")
-
-    def month_start(self) -> datetime:
-        local = clock.local(self.now).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        return local.astimezone(UTC)
 
 
 def _refusal(e: CityOSError) -> dict[str, Any]:
@@ -225,16 +222,33 @@ def _calls(ctx: QueryContext) -> Points:
     return {(ctx.city, ctx.period()): float(catalog.overview(session=ctx.session)["calls"])}
 
 
-def _services(ctx: QueryContext) -> dict[str, int]:
+SERVICE_MONTHS = 12  # the months of 一网通办 figures kept (this one and the eleven before)
+
+
+def _services(ctx: QueryContext) -> dict[str, dict[str, int]]:
+    """{period: counts} of the last SERVICE_MONTHS months from services.monthly_figures: counts
+    since each month's start, less those since the next one's (each count is of events at or
+    after a moment, so the difference is the month's)."""
     if "services" not in ctx.memo:
-        f = services.monthly_figures(session=ctx.session, since=ctx.month_start())
-        ctx.memo["services"] = {**f, "materials": f["from_data"] + f["handed_in"]}
+        tz = clock.local(ctx.now).tzinfo
+        periods = [shift(ctx.period(), -k) for k in range(SERVICE_MONTHS)]
+        since = [
+            services.monthly_figures(
+                session=ctx.session, since=datetime(int(p[:4]), int(p[5:7]), 1, tzinfo=tz).astimezone(UTC)
+            )
+            for p in periods
+        ]
+        out: dict[str, dict[str, int]] = {}
+        for k, p in enumerate(periods):
+            f = {key: n - (since[k - 1][key] if k else 0) for key, n in since[k].items()}
+            out[p] = {**f, "materials": f["from_data"] + f["handed_in"]}
+        ctx.memo["services"] = out
     return ctx.memo["services"]
 
 
 def _city_share(num: str, den: str, ctx: QueryContext) -> Points:
-    f = _services(ctx)
-    return {(ctx.city, ctx.period()): round(100 * f[num] / f[den], 2)} if f[den] else {}
+    """The city's share in % per month; a month with nothing to divide by has no value."""
+    return {(ctx.city, p): round(100 * f[num] / f[den], 2) for p, f in _services(ctx).items() if f[den]}
 
 
 def devices(ctx: QueryContext) -> list[dict[str, Any]]:
@@ -264,7 +278,9 @@ QUERY_SOURCES: dict[str, Callable[[QueryContext], Points]] = {
     "cases.hotline": lambda ctx: _by_district(_case_figures(ctx)["hotline"], ctx),
     "cases.satisfaction": _satisfaction,
     "catalog.calls": _calls,
-    "services.applications": lambda ctx: {(ctx.city, ctx.period()): float(_services(ctx)["submitted"])},
+    "services.applications": lambda ctx: {
+        (ctx.city, p): float(f["submitted"]) for p, f in _services(ctx).items()
+    },
     "services.on_time_rate": lambda ctx: _city_share("on_time", "decided", ctx),
     "services.satisfaction": lambda ctx: _city_share("satisfied", "ratings", ctx),
     "services.certificate_free": lambda ctx: _city_share("from_data", "materials", ctx),

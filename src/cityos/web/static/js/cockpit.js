@@ -36,7 +36,12 @@
   function chart(id) {
     var el = document.getElementById(id);
     if (!el) return null;
-    if (!charts[id]) charts[id] = echarts.init(el, null, { renderer: "canvas" });
+    if (!charts[id]) {
+      var c = echarts.init(el, null, { renderer: "canvas" });
+      charts[id] = c;
+      /* a panel's size changes once the tiles above it are filled in: follow it */
+      if (window.ResizeObserver) new ResizeObserver(function () { c.resize(); }).observe(el);
+    }
     return charts[id];
   }
   function base() {
@@ -88,7 +93,9 @@
       var one = t.spark.length < 2;  /* one month so far (a metric the worker began this month): a bar */
       charts["spark-" + t.code] = c;
       c.setOption({ animation: false, grid: { left: 2, right: 2, top: 4, bottom: 2 },
-        xAxis: { type: "category", show: false, data: t.spark.map(function (p) { return p[0]; }) },
+        /* the baseline stays drawn, so a month of 0 is a visible 0, not an empty chart */
+        xAxis: { type: "category", data: t.spark.map(function (p) { return p[0]; }), axisLine: { lineStyle: { color: "#1f4d80" } },
+          axisTick: { show: false }, axisLabel: { show: false } },
         yAxis: one ? { type: "value", show: false, min: 0 } : { type: "value", show: false, scale: true },
         series: [{ type: one ? "bar" : "line", barWidth: "40%", smooth: true, symbol: "none", data: t.spark.map(function (p) { return p[1]; }),
           lineStyle: { color: "#4fc3f7", width: 2 }, areaStyle: { color: "rgba(79,195,247,.18)" } }] });
@@ -119,10 +126,11 @@
     if (hc) hc.setOption(Object.assign(base(), { xAxis: axis("category", c.intake_hours.map(function (_n, i) { return String(i - 23) + "h"; })),
       yAxis: axis("value"), series: [{ type: "bar", data: c.intake_hours, itemStyle: { color: "#4fc3f7" } }] }), true);
     var oc = chart("chart-ontime");
-    if (oc) oc.setOption({ animation: false, series: [{ type: "gauge", min: 0, max: 100, progress: { show: true },
-      detail: { formatter: c.on_time_rate === null ? "—" : "{value}%", color: DARK.text, fontSize: 26, offsetCenter: [0, "45%"] },
+    /* the figure sits below the dial's 0 … 100, not on them */
+    if (oc) oc.setOption({ animation: false, series: [{ type: "gauge", min: 0, max: 100, progress: { show: true }, radius: "80%", center: ["50%", "48%"],
+      detail: { formatter: c.on_time_rate === null ? "—" : "{value}%", color: DARK.text, fontSize: 24, offsetCenter: [0, "78%"] },
       axisLabel: { color: DARK.text }, data: [{ value: c.on_time_rate === null ? 0 : c.on_time_rate, name: L.on_time }],
-      title: { color: DARK.text, offsetCenter: [0, "78%"] } }] }, true);
+      title: { color: DARK.text, offsetCenter: [0, "104%"] } }] }, true);
     var cc = chart("chart-categories");
     if (cc) cc.setOption(Object.assign(base(), { xAxis: axis("value"),
       yAxis: Object.assign(axis("category", c.categories.map(function (x) { return x[0]; }).reverse())),
