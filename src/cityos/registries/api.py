@@ -89,8 +89,37 @@ def save(
         sql=body.sql,
         due_days=body.due_days,
         schedule=body.schedule,
+        form=body.form,
     )
     return service.save(session=session, actor=p, data=data, owner_department_id=owner.id)
+
+
+@router.post("/crosschecks/{code}/dry-run", response_model=RunOut)
+def dry_run(
+    body: CheckIn,
+    code: str = CODE,
+    sample: int = Query(100, ge=1, le=100_000, description="rows read of each part"),
+    session: Session = S,
+    p: Principal = Depends(Require("registries.checks")),
+) -> Any:
+    """The editor's dry run: the definition in the body (SQL or form, saved or not) on a sample,
+    read as the owner department; nothing is stored or created. `sql` in the answer is what ran."""
+    owner = identity.get_department(session=session, code=body.owner)
+    data = service.CheckDef(
+        code=code,
+        name=body.name,
+        legal_basis=body.legal_basis,
+        owner=body.owner,
+        resources=body.resources,
+        conditions=body.conditions,
+        sql=body.sql,
+        due_days=body.due_days,
+        schedule=body.schedule,
+        form=body.form,
+    )
+    out = service.dry_run(session=session, actor=p, data=data, owner_department_id=owner.id, sample=sample)
+    out["rows"] = out["rows"][:200]
+    return out
 
 
 @router.post("/crosschecks/{code}/run", response_model=RunOut)

@@ -5,7 +5,9 @@ principal `token:crosscheck-<CODE>` of that department, so the owner's grants â€
 decide what it may join, and every read is on the record of use. Each field a check's SQL reads is
 a condition and must be held in clear. A run writes the parts to a scratch folder as Parquet, runs
 the SQL on the chosen engine and removes the folder; the hits become tasks for the owner (one open
-task per subject and check), due in working days. A dry run reads a sample and creates nothing.
+task per subject and check), due in working days. A dry run reads a sample and creates nothing; the
+editor's dry run takes the definition as edited, unsaved. A check is written in SQL or as a small
+declarative form (forms.py) compiled to the same SQL.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 import shutil
 import time
 import uuid
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,7 @@ from cityos.identity.schemas import Principal
 from cityos.registries import engines
 from cityos.registries.build import resource_of
 from cityos.registries.definitions import CHECKS, CheckDef
+from cityos.registries.forms import compile_form
 from cityos.registries.models import Check, Run, Task
 
 CODE_RE = re.compile(r"^[A-Z][A-Z0-9_]{2,39}$")
@@ -80,9 +84,19 @@ def _validate(data: CheckDef) -> None:
         raise Invalid("The SQL must return a subject_key column", field="sql", code="no_subject_key")
 
 
+def compiled(data: CheckDef) -> CheckDef:
+    """A definition written as a declarative form, with its SQL, parts and fields read compiled from
+    the form (a definition written in SQL is returned as it is)."""
+    if data.form is None:
+        return data
+    sql, resources, fields = compile_form(data.form)
+    return replace(data, sql=sql, resources=resources, conditions=fields)
+
+
 def save(*, session: Session, actor: Principal, data: CheckDef, owner_department_id: int) -> Check:
     """Create or change a check (the owner department's stewards, or the data bureau)."""
     authorize(actor, "registries.checks", department_id=owner_department_id)
+    data = compiled(data)
     _validate(data)
     c = session.scalar(select(Check).where(Check.code == data.code))
     if c is not None:
@@ -96,6 +110,7 @@ def save(*, session: Session, actor: Principal, data: CheckDef, owner_department
         {k: list(v) for k, v in data.conditions.items()},
         data.sql,
     )
+    c.form = dict(data.form) if data.form is not None else None
     c.due_days, c.schedule, c.active = data.due_days, data.schedule, True
     c.updated_by, c.updated_at = actor.actor, clock.now()
     session.flush()
@@ -172,6 +187,54 @@ def _read_parts(
     return parts, versions
 
 
+def _run(
+    session: Session, c: Check, engine: str, sample: int | None
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    today = clock.now().astimezone(calendar.get_calendar(session).tz).date()
+    folder = get_settings().datastore / "crosscheck" / "work" / uuid.uuid4().hex
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        parts, versions = _read_parts(session, c, folder, sample)
+        return engines.run(engine, c.sql, parts, params_for(today)), versions
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _keys(rows: list[dict[str, Any]]) -> list[str]:
+    return sorted({str(r["subject_key"]) for r in rows if r.get("subject_key") is not None})
+
+
+def dry_run(
+    *, session: Session, actor: Principal, data: CheckDef, owner_department_id: int, sample: int = 100
+) -> dict[str, Any]:
+    """The check editor's dry run: a definition as edited (saved or not, SQL or form) run on the
+    first `sample` rows of each part, read as the owner department; nothing is created."""
+    authorize(actor, "registries.checks", department_id=owner_department_id)
+    data = compiled(data)
+    _validate(data)
+    c = Check(
+        code=data.code,
+        name=data.name,
+        owner_department_id=owner_department_id,
+        resources=dict(data.resources),
+        conditions={k: list(v) for k, v in data.conditions.items()},
+        sql=data.sql,
+    )
+    rows, _versions = _run(session, c, "duckdb", max(1, min(sample, 100_000)))
+    keys = _keys(rows)
+    return {
+        "check": c.code,
+        "engine": "duckdb",
+        "hits": len(keys),
+        "keys": keys,
+        "rows": rows,
+        "sql": c.sql,
+        "run_id": None,
+        "tasks_created": 0,
+        "dry_run": True,
+    }
+
+
 def execute(
     *, session: Session, actor: Principal, code: str, engine: str | None = None, sample: int | None = None
 ) -> dict[str, Any]:
@@ -180,16 +243,9 @@ def execute(
     c = get_check(session, code)
     authorize(actor, "registries.checks", department_id=c.owner_department_id)
     engine = engine or engines.default_engine()
-    today = clock.now().astimezone(calendar.get_calendar(session).tz).date()
-    folder = get_settings().datastore / "crosscheck" / "work" / uuid.uuid4().hex
-    folder.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    try:
-        parts, versions = _read_parts(session, c, folder, sample)
-        rows = engines.run(engine, c.sql, parts, params_for(today))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    keys = sorted({str(r["subject_key"]) for r in rows if r.get("subject_key") is not None})
+    rows, versions = _run(session, c, engine, sample)
+    keys = _keys(rows)
     out: dict[str, Any] = {"check": c.code, "engine": engine, "hits": len(keys), "keys": keys, "rows": rows}
     if sample is not None:
         out.update(run_id=None, tasks_created=0, dry_run=True)

@@ -14,6 +14,7 @@ a `subject_key` column, the other columns (named in Chinese) being the evidence 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ class CheckDef:
     schedule: str = "monthly"
     subjects: str = "id_number"  # what subject_key holds
     notes: list[str] = field(default_factory=list)
+    form: dict[str, Any] | None = None  # the declarative form the SQL was compiled from (forms.py)
 
 
 DIBAO_ASSETS = CheckDef(

@@ -96,6 +96,7 @@ class Check(Base):
     resources: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
     conditions: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
     sql: Mapped[str] = mapped_column(Text, nullable=False)
+    form: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)  # declarative form
     due_days: Mapped[int] = mapped_column(Integer, nullable=False, default=10)
     schedule: Mapped[str] = mapped_column(String(12), nullable=False, default="monthly")
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)

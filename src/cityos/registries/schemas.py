@@ -30,9 +30,14 @@ class CheckIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     legal_basis: str = Field(min_length=1, max_length=500)
     owner: str = Field(min_length=1, max_length=40, description="owner department code")
-    resources: dict[str, str] = Field(description="alias → binding name")
-    conditions: dict[str, list[str]] = Field(description="alias → the fields the SQL reads")
-    sql: str = Field(min_length=1, max_length=20_000)
+    resources: dict[str, str] = Field(default_factory=dict, description="alias → binding name (SQL checks)")
+    conditions: dict[str, list[str]] = Field(
+        default_factory=dict, description="alias → the fields the SQL reads (SQL checks)"
+    )
+    sql: str = Field("", max_length=20_000, description="DuckDB dialect; compiled from `form` when given")
+    form: dict[str, Any] | None = Field(
+        None, description="declarative form (subject, joins, match) instead of SQL; see docs/registries.md"
+    )
     due_days: int = 10
     schedule: str = "monthly"
 
@@ -45,6 +50,7 @@ class CheckOut(_Out):
     resources: dict[str, Any]
     conditions: dict[str, Any]
     sql: str
+    form: dict[str, Any] | None = None
     due_days: int
     schedule: str
     active: bool
@@ -59,6 +65,7 @@ class RunOut(BaseModel):
     rows: list[dict[str, Any]]
     run_id: int | None
     tasks_created: int
+    sql: str | None = Field(None, description="the SQL a dry run ran (compiled from the form)")
 
 
 class TaskOut(_Out):

@@ -25,8 +25,18 @@ from cityos.identity.permissions import authorize
 from cityos.identity.schemas import Principal
 from cityos.registries import permissions as _permissions  # noqa: F401  (grants registries.*)
 from cityos.registries.build import build, registry_def, resource_of
-from cityos.registries.crosscheck import checks, due_checks, execute, get_check, install_shipped, save
+from cityos.registries.crosscheck import (
+    checks,
+    compiled,
+    dry_run,
+    due_checks,
+    execute,
+    get_check,
+    install_shipped,
+    save,
+)
 from cityos.registries.definitions import CHECKS, REGISTRIES, CheckDef
+from cityos.registries.forms import compile_form
 from cityos.registries.ids import normalise, upgrade_15_to_18
 from cityos.registries.models import Binding, RegistryVersion
 from cityos.registries.objections import my_objections, object_to, own_record, own_subjects
@@ -54,8 +64,11 @@ __all__ = [
     "build",
     "bureau_principal",
     "checks",
+    "compile_form",
+    "compiled",
     "decide",
     "discrepancies",
+    "dry_run",
     "due_checks",
     "execute",
     "get_check",

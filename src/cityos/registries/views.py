@@ -210,50 +210,75 @@ def check_list(
     )
 
 
+def _edited(code: str, form_data: dict[str, str]) -> service.CheckDef:
+    """The definition as typed in the editor (resources, fields and form are JSON)."""
+    try:
+        res = json.loads(form_data["resources"] or "{}")
+        cond = json.loads(form_data["conditions"] or "{}")
+    except json.JSONDecodeError:
+        raise Invalid(
+            "Resources and fields must be JSON objects", field="resources", code="bad_json"
+        ) from None
+    form = None
+    if form_data["form"].strip():
+        try:
+            form = json.loads(form_data["form"])
+        except json.JSONDecodeError:
+            form = None
+        if not isinstance(form, dict):
+            raise Invalid("The check form must be a JSON object", field="form", code="bad_json")
+    return service.CheckDef(
+        code=code,
+        name=form_data["name"],
+        legal_basis=form_data["legal_basis"],
+        owner=form_data["owner"],
+        resources=res,
+        conditions=cond,
+        sql=form_data["sql"],
+        form=form,
+    )
+
+
 @router.post("/checks/{code}")
 def check_save_or_run(
     request: Request,
     code: Annotated[str, PathParam(pattern=r"^[A-Z][A-Z0-9_]{2,39}$")],
-    action: str = Form("dry_run"),
+    action: str = Form("dry_run", pattern=r"^(dry_run|save|run)$"),
     name: str = Form(""),
     legal_basis: str = Form(""),
     owner: str = Form(""),
     resources: str = Form("{}"),
     conditions: str = Form("{}"),
     sql: str = Form(""),
-    sample: int = Form(100),
+    form: str = Form("", max_length=20_000),
+    sample: int = Form(100, ge=1, le=100_000),
     session: Session = S,
     p: Principal = Depends(RequirePage("registries.checks")),
 ) -> Response:
-    """save: store the definition; dry_run: run it on the first `sample` rows of each part, creating
-    nothing; run: run it for real (hits become tasks)."""
+    """save: store the definition as edited; dry_run: run the definition as edited (unsaved) on the
+    first `sample` rows of each part, creating nothing; run: run the stored check (hits become
+    tasks)."""
+    typed = {
+        "name": name,
+        "legal_basis": legal_basis,
+        "owner": owner,
+        "resources": resources,
+        "conditions": conditions,
+        "sql": sql,
+        "form": form,
+    }
     result: dict[str, Any] | None = None
-    if action == "save":
-        try:
-            res, cond = json.loads(resources), json.loads(conditions)
-        except json.JSONDecodeError:
-            raise Invalid(
-                "Resources and fields must be JSON objects", field="resources", code="bad_json"
-            ) from None
+    if action == "run":
+        result = service.execute(session=session, actor=p, code=code, engine="duckdb")
+    else:
+        data = _edited(code, typed)
         owner_dept = identity.get_department(session=session, code=owner)
-        service.save(
-            session=session,
-            actor=p,
-            data=service.CheckDef(
-                code=code,
-                name=name,
-                legal_basis=legal_basis,
-                owner=owner,
-                resources=res,
-                conditions=cond,
-                sql=sql,
-            ),
-            owner_department_id=owner_dept.id,
+        if action == "save":
+            service.save(session=session, actor=p, data=data, owner_department_id=owner_dept.id)
+            return RedirectResponse(f"/registries/checks?edit={code}", status_code=303)
+        result = service.dry_run(
+            session=session, actor=p, data=data, owner_department_id=owner_dept.id, sample=sample
         )
-        return RedirectResponse(f"/registries/checks?edit={code}", status_code=303)
-    result = service.execute(
-        session=session, actor=p, code=code, sample=sample if action == "dry_run" else None, engine="duckdb"
-    )
     items = service.checks(session=session)
     return render(
         request,
@@ -261,61 +286,10 @@ def check_save_or_run(
         {
             "items": items,
             "chosen": next((c for c in items if c.code == code), None),
+            "typed": typed if action != "run" else None,
             "depts": _depts(session),
             "dept_codes": {d.id: d.code for d in identity.departments(session=session)},
             "result": result,
             "can_edit": True,
         },
-    )
-
-
-@router.get("/mine")
-def mine(
-    request: Request,
-    registry: str = Query("population", pattern=r"^(population|legal_entities)$"),
-    key: str = Query("", max_length=18),
-    session: Session = S,
-    p: Principal = Depends(RequirePage("registries.object")),
-) -> Response:
-    """数据异议: the signed-in person's own record (or an enterprise they represent), each field with
-    its source, and their objections with the answers. The key only chooses among their own."""
-    subjects: dict[str, list[str]] = {}
-    record, error = None, None
-    try:
-        subjects = service.own_subjects(session=session, actor=p)
-        keys = subjects.get(registry, [])
-        chosen = key.strip().upper() or (keys[0] if keys else "")
-        if chosen:
-            record = service.own_record(session=session, actor=p, code=registry, key=chosen)
-    except CityOSError as exc:
-        error = exc
-    return render(
-        request,
-        "registries/mine.html",
-        {
-            "registry": registry,
-            "registries": service.REGISTRIES,
-            "subjects": subjects,
-            "record": record,
-            "error": error,
-            "items": service.my_objections(session=session, actor=p),
-            "titles": _names(session)["titles"],
-        },
-    )
-
-
-@router.post("/mine/objections")
-def object_to(
-    registry: str = Form(..., pattern=r"^(population|legal_entities)$"),
-    key: str = Form(..., max_length=18),
-    field: str = Form(..., max_length=60),
-    reason: str = Form(""),
-    session: Session = S,
-    p: Principal = Depends(RequirePage("registries.object")),
-) -> Response:
-    service.object_to(
-        session=session, actor=p, code=registry, key=key.strip().upper(), field=field, reason=reason
-    )
-    return RedirectResponse(
-        f"/registries/mine?registry={registry}&key={key.strip().upper()}", status_code=303
     )
