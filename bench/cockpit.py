@@ -7,8 +7,9 @@ recomputed in ≤ 10 s; every screen's data in ≤ 50 ms p99 from stored values)
 Without --home a demo city of the given scale is built under bench/.data/cockpit-<scale> (the real
 builder: cases, catalog, the cockpit's figures published through the catalog). Then:
   1. recompute: `compute.refresh(force=True)` over every metric, timed three times;
-  2. screen data: GET /api/v1/cockpit/screens/{theme} in process (FastAPI TestClient, a leader's
-     session), `--requests` per theme, p50/p99 of the server's time;
+  2. screen data: `screens.screen()` called directly (the assembly from stored values, what the
+     goal is about), then GET /api/v1/cockpit/screens/{theme} in process (FastAPI TestClient, a
+     leader's session: adds routing, the session check and JSON), `--requests` per theme, p50/p99;
   3. first full paint: uvicorn on 127.0.0.1, Debian chromium via Playwright at 1920×1080: time from
      navigation to the screen's data drawn and every chart canvas non-empty.
 Prints one line per figure with `cat /proc/loadavg` (the machine is shared).
@@ -85,6 +86,22 @@ def main() -> None:
         f"runs {', '.join(f'{r:.2f}' for r in runs)} s (load {load()})"
     )
 
+    from cityos.cockpit import screens
+
+    with db.reader() as s:
+        leader = identity.principal_for(session=s, username="leader")
+    for theme in THEMES:
+        times = []
+        for _ in range(a.requests):
+            t0 = time.perf_counter()
+            with db.reader() as s:
+                screens.screen(session=s, actor=leader, theme=theme)
+            times.append((time.perf_counter() - t0) * 1000)
+        print(
+            f"screen data {theme} (function): p50 {statistics.median(times):.1f} ms, "
+            f"p99 {pct(times, 99):.1f} ms ({a.requests} calls) (load {load()})"
+        )
+
     from fastapi.testclient import TestClient
 
     from cityos.web.app import create_app
@@ -100,8 +117,8 @@ def main() -> None:
                 times.append((time.perf_counter() - t0) * 1000)
                 assert r.status_code == 200, r.text
             print(
-                f"screen data {theme}: p50 {statistics.median(times):.1f} ms, p99 {pct(times, 99):.1f} ms "
-                f"({a.requests} requests, in process) (load {load()})"
+                f"screen data {theme} (HTTP): p50 {statistics.median(times):.1f} ms, "
+                f"p99 {pct(times, 99):.1f} ms ({a.requests} requests, in process) (load {load()})"
             )
     paint(app)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cityos.cockpit import compute, definitions, render, report, service
+from cityos.cockpit import compute, definitions, render, report, screens, service
 from cityos.cockpit.demo_figures import province_figures
 from cityos.core import audit
 from cityos.core.errors import Invalid
@@ -156,6 +156,8 @@ def test_report_and_alerts_with_hysteresis(city, db, tmp_path: Path) -> None:  #
         assert lin["source_ref"] == "222001/000002" and lin["source_version"] == 1
         ranked = service.ranking(session=s, actor=leader, code="industry_va", period=LAST)
         assert {x["region"] for x in ranked} == {"371302", "371311"}
+        tiles = {t["code"]: t for t in screens.screen(session=s, actor=leader, theme="economy")["tiles"]}
+    assert round(tiles["industry_va"]["growth"], 1) - round(tiles["industry_va"]["province_growth"], 1) == gap
 
     # the PDF says it, in Chinese text a machine can read back (the CJK font is embedded)
     pdf = tmp_path / "简报.pdf"

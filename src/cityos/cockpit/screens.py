@@ -16,6 +16,7 @@ from cityos.cockpit import store
 from cityos.cockpit.compute import city_code
 from cityos.cockpit.definitions import THEMES, MetricDef
 from cityos.cockpit.service import freshness, indicator_rows, open_alerts, ranking
+from cityos.cockpit.sources import province_code
 from cityos.core import clock
 from cityos.core.errors import NotFound
 from cityos.geo import service as geo
@@ -35,7 +36,9 @@ def _tile(
     now: datetime,
     sts: dict[str, Any],
     values: dict[str, float | None],
+    province: dict[str, float | None] | None = None,
 ) -> dict[str, Any]:
+    """One metric's tile (`province`: the province's stored series, on the city's own screen)."""
     f = freshness(d, sts.get(d.code), now)
     tile: dict[str, Any] = {
         "code": d.code,
@@ -60,6 +63,11 @@ def _tile(
     if cur is not None:
         growth = cur.ytd_yoy_pct if cur.ytd_yoy_pct is not None else cur.yoy_pct
     tile["growth"] = growth
+    tile["province_growth"] = None
+    if province and cur is not None:  # the province's growth of the same period, to compare with
+        prov = indicator_rows(session, d, province_code(city_code(session)), [cur.period], province)
+        if prov and prov[0].value is not None:
+            tile["province_growth"] = prov[0].ytd_yoy_pct if cur.ytd_yoy_pct is not None else prov[0].yoy_pct
     t = d.m.thresholds
     warn = []
     if cur is not None and t.yoy_below is not None and growth is not None and growth < t.yoy_below:
@@ -174,6 +182,8 @@ def screen(*, session: Session, actor: Principal, theme: str, region: str | None
     sts = store.statuses(session)
     defs = [d for d in store.definitions(session) if d.theme == theme]
     stored = store.values_by_metric(session, [d.code for d in defs], region)
+    compared = [d.code for d in defs if d.m.province is not None] if region == city else []
+    prov = store.values_by_metric(session, compared, province_code(city)) if compared else {}
     out: dict[str, Any] = {
         "theme": theme,
         "title": THEMES[theme],
@@ -181,7 +191,7 @@ def screen(*, session: Session, actor: Principal, theme: str, region: str | None
         "region_name": _region_name(session, region),
         "city": city,
         "now": now,
-        "tiles": [_tile(session, d, region, now, sts, stored[d.code]) for d in defs],
+        "tiles": [_tile(session, d, region, now, sts, stored[d.code], prov.get(d.code)) for d in defs],
         "alerts": [
             a for a in open_alerts(session=session, actor=actor) if a["metric"] in {d.code for d in defs}
         ][:12],

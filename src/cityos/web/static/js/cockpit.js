@@ -71,6 +71,10 @@
       if (t.growth !== null && t.growth !== undefined) {
         h += ' · <span class="' + (t.growth < 0 ? "down" : "up") + '">' + esc(t.ytd !== null && t.ytd !== undefined ? L.ytd_yoy : L.yoy) + " " + fmt(t.growth) + "%</span>";
       }
+      if (t.province_growth !== null && t.province_growth !== undefined) {
+        var gap = Math.round((Math.round(t.growth * 10) - Math.round(t.province_growth * 10))) / 10;
+        h += ' · <span data-testid="vs-province">' + esc(L.province) + " " + fmt(t.province_growth, 1) + "%（" + (gap >= 0 ? "+" : "") + fmt(gap, 1) + "）</span>";
+      }
       if (t.target_pct !== null && t.target_pct !== undefined) h += " · " + esc(L.target) + " " + fmt(t.target_pct, 1) + "% / " + fmt(t.schedule_pct, 1) + "%";
       h += "</p>";
       (t.warnings || []).forEach(function (w) { h += '<span class="bs-badge warn">' + esc(w === "yoy" ? L.negative : L.behind) + "</span>"; });
