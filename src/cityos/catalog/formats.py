@@ -235,15 +235,17 @@ def _fixed(
 
 
 def _weighted(digits: npt.NDArray[np.uint8], terms: npt.NDArray[np.int64]) -> Ints:
-    """`digits @ terms` in exact integers, one column at a time: no BLAS call (whose threads spin
-    on a shared machine and cost more CPU than the sums) and no float conversion of the matrix."""
-    out = np.zeros((len(digits), terms.shape[1]), np.int64)
+    """`digits @ terms` in exact integers, one column at a time over the transposed digits (each
+    a contiguous row): no BLAS call (whose threads spin on a shared machine and cost more CPU
+    than the sums) and no float conversion of the matrix."""
+    by_digit = np.ascontiguousarray(digits[:, : terms.shape[0]].T)
+    out = np.empty((terms.shape[1], len(digits)), np.int64)
     for j in range(terms.shape[1]):
         acc = np.zeros(len(digits), np.int32)
         for k in np.flatnonzero(terms[:, j]):
-            acc += digits[:, k] * np.int32(terms[k, j])
-        out[:, j] = acc
-    return out
+            acc += by_digit[k] * np.int32(terms[k, j])
+        out[j] = acc
+    return out.T
 
 
 def _rows_with(flags: Bools) -> Ints:
