@@ -162,8 +162,11 @@ def test_publish_stored_rule_alarm_case_and_the_broker_refuses_strangers(live, b
     stores them, the rule raises the alarm, the alarm opens the 道路积水 case; a bad payload is
     counted; a wrong password is refused by the broker; a device cannot write another's topic."""
     _city, db, _home = live
-    consumer = Consumer(db, f"mqtt://cityos:{service.mqtt_service_password()}@127.0.0.1:{broker.port}",
-                        client_id=f"w-{uuid.uuid4().hex[:6]}").start()  # fmt: skip
+    consumer = Consumer(
+        db,
+        f"mqtt://cityos:{service.mqtt_service_password()}@127.0.0.1:{broker.port}",
+        client_id=f"w-{uuid.uuid4().hex[:6]}",
+    ).start()
     try:
         assert consumer.connected.wait(10)
         base = datetime.now(UTC) - timedelta(minutes=5)
@@ -246,6 +249,45 @@ def test_broker_restart_mid_stream_loses_nothing(live, broker):  # type: ignore[
         assert readings(db, "dr-2") == 400
     finally:
         consumer.stop()
+
+
+def test_workers_in_a_shared_subscription_split_the_stream(live, broker):  # type: ignore[no-untyped-def]
+    """Two workers in one MQTT 5 shared-subscription group (CITYOS_MQTT_SHARE), each with its own
+    client id, through the broker's ACL: every reading is stored once and both took a share."""
+    _city, db, _home = live
+    url = f"mqtt://cityos:{service.mqtt_service_password()}@127.0.0.1:{broker.port}"
+    group = f"g{uuid.uuid4().hex[:6]}"
+    got = [0, 0]
+
+    def counter(k: int) -> Any:
+        def on_stored(n: int) -> None:
+            got[k] += n
+
+        return on_stored
+
+    workers = [
+        Consumer(db, url, client_id=f"w{k}-{group}", share=group, batch=10, on_stored=counter(k)).start()
+        for k in range(2)
+    ]
+    try:
+        assert all(w.connected.wait(10) for w in workers)
+        assert workers[0].subscription == f"$share/{group}/cityos/devices/+/telemetry"
+        time.sleep(0.5)
+        base = datetime.now(UTC) - timedelta(hours=3)
+        dev = device_client(broker.port, "dr-2", creds(db, "dr-2"))
+        publish_all(
+            dev,
+            "cityos/devices/dr-2/telemetry",
+            [{"currentLevel": 0.1, "observedAt": ts(base, i)} for i in range(300)],
+        )
+        dev.disconnect()
+        wait_for(lambda: sum(got) >= 300, 30)
+        time.sleep(0.5)
+        assert readings(db, "dr-2") == 300 and sum(got) == 300
+        assert min(got) > 0, got
+    finally:
+        for w in workers:
+            w.stop()
 
 
 def test_memory_stays_bounded_under_a_flood(live, broker):  # type: ignore[no-untyped-def]

@@ -16,6 +16,8 @@ batch and retries it after a pause; a bad message is rejected and counted, never
 CITYOS_MQTT_URL       mqtt://[user:password@]host:port (the worker's account: user `cityos`, the
                       password `cityos sensing broker-files` prints)
 CITYOS_MQTT_CLIENT_ID the session's client id (cityos-worker); one consumer per id
+CITYOS_MQTT_SHARE     a shared-subscription group (MQTT 5 `$share/GROUP/...`, Mosquitto 2): several
+                      workers, each with its own client id, then split the messages between them
 """
 
 from __future__ import annotations
@@ -77,10 +79,13 @@ class Consumer:
         queue_size: int | None = None,
         batch: int | None = None,
         on_stored: Callable[[int], None] | None = None,
+        share: str | None = None,
     ) -> None:
         self.db = db
         self.address = parse_url(url)
         self.client_id = client_id or os.environ.get("CITYOS_MQTT_CLIENT_ID", "cityos-worker")
+        group = share if share is not None else os.environ.get("CITYOS_MQTT_SHARE", "")
+        self.subscription = f"$share/{group}/{SUBSCRIPTION}" if group else SUBSCRIPTION
         self.queue: queue.Queue[tuple[str, bytes, int]] = queue.Queue(
             maxsize=queue_size or int(os.environ.get("CITYOS_MQTT_QUEUE", "20000"))
         )
@@ -110,7 +115,7 @@ class Consumer:
         if reason.is_failure:
             log.error("MQTT broker refused the connection: %s", reason)
             return
-        client.subscribe(SUBSCRIPTION, qos=1)
+        client.subscribe(self.subscription, qos=1)
         self.connected.set()
         log.info("MQTT connected to %s:%s as %s", self.address.host, self.address.port, self.client_id)
 
