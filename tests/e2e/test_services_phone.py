@@ -41,7 +41,7 @@ def _fits(page, url: str, name: str) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     ("user", "paths"),
     [
-        (None, ["/guide", "/guide/370100-GA-001", "/verify?c=HC1:nonsense"]),
+        (None, ["/guide", "/guide/370100-GA-001", "/verify?c=HC1:nonsense", "/services/hall"]),
         (
             "citizen",
             ["/services", "/services/apply/370100-GA-001", "/services/applications", "/services/wallet"],

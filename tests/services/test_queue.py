@@ -95,6 +95,23 @@ def test_tickets_calls_and_times_per_window_type(db, city, client) -> None:  # t
     # A: waits 5, 10, 18 → 11.0; services 6, 9 (A002 ended when A003 was called), 4 → 6.3
     assert row and re.findall(r"<td>([^<]*)</td>", row.group(1))[1:] == ["0", "3", "11.0", "6.3"]
 
+    # the kiosk (no login): a ticket, one's place in line, then the call to a window
+    client.cookies.clear()
+    _at(30)
+    r = client.post("/services/hall/C", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/services/hall?t=")
+    page = client.get(r.headers["location"]).text
+    assert 'data-testid="ticket-number">C001<' in page and "前面还有 0 人等候" in page
+    client.post("/services/hall/C")
+    page = client.get("/services/hall").text
+    assert re.search(r'data-testid="take-C">C 不动产登记</button>', page) and "2 人等候" in page
+    assert client.post("/services/hall/Q").status_code == 422
+    h = _staff(client)
+    client.post(f"{Q}/C/next", params={"window": "5"}, headers=h)
+    client.cookies.clear()
+    assert "请到 5 号窗口办理" in client.get(r.headers["location"]).text
+    assert client.get("/services/hall?t=0").status_code == 422
+
     # the next local day starts again at A001
     clock.set_now(T0 + timedelta(days=1))
     assert client.post(f"{Q}/A").json()["number"] == "A001"

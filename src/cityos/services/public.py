@@ -1,4 +1,5 @@
-"""Routes without the authenticated prefix: the public service guide (/guide), license
+"""Routes without the authenticated prefix: the public service guide (/guide), the hall's
+ticket kiosk (/services/hall), license
 verification (GET /verify?c=PAYLOAD, POST /api/v1/licenses/verify), the trust list
 (/api/v1/licenses/trust-list), the public 好差评 summary, and the OpenID Connect provider
 (/.well-known/openid-configuration, /oidc/authorize, /oidc/token, /oidc/userinfo, /oidc/jwks)."""
@@ -61,6 +62,25 @@ def verify_page(request: Request, c: str = Query("", max_length=4096), session: 
     """The page an e-license's QR code points to."""
     result = service.verify(session=session, payload=c) if c else None
     return render(request, "services/verify.html", {"result": result, "c": c})
+
+
+@router.get("/services/hall", include_in_schema=False)
+def hall(
+    request: Request,
+    t: int | None = Query(None, ge=1, le=2**63 - 1),
+    session: Session = S,
+) -> Response:
+    """The service hall's kiosk and screen (取号): take a ticket for a window type, see one's number
+    and how many wait ahead, and the day's figures per type. No login."""
+    ticket = service.ticket(session=session, ticket_id=t) if t else None
+    queue = service.figures(session=session)
+    return render(request, "services/hall.html", {"queue": queue, "ticket": ticket})
+
+
+@router.post("/services/hall/{window_type}", include_in_schema=False)
+def take_ticket(window_type: str, session: Session = S) -> Response:
+    t = service.take(session=session, window_type=window_type)
+    return RedirectResponse(f"/services/hall?t={t.id}", status_code=303)
 
 
 @router.post("/api/v1/licenses/verify", response_model=VerifyOut, tags=["licenses"])
