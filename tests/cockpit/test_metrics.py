@@ -128,6 +128,8 @@ def test_values_lineage_refusal_and_api(city, db, client, session) -> None:  # t
     exposition = client.get("/metrics").text
     assert 'cityos_cockpit_metric_status{metric="power_key_firms",status="refused"} 1.0' in exposition
     assert 'cityos_cockpit_metric_value{metric="industry_va"}' in exposition
+    assert 'cityos_cockpit_devices{state="online"} 0.0' in exposition  # no device placed here
+    assert "cityos_cockpit_devices_snapshot_age_seconds" in exposition
 
 
 def _as_csv(table, path) -> None:  # type: ignore[no-untyped-def]

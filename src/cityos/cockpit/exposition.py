@@ -10,6 +10,9 @@ same values and no scrape runs a source's query.
   cityos_cockpit_alerts_open{rule}               warnings raised and not cleared
   cityos_cockpit_cases_open{light}               open cases by traffic light (the last snapshot)
   cityos_cockpit_snapshot_age_seconds            age of the case figures' snapshot
+  cityos_cockpit_devices{state}                  placed devices online / offline (the last snapshot)
+  cityos_cockpit_device_alarms_open              their open alarms
+  cityos_cockpit_devices_snapshot_age_seconds    age of the devices' snapshot
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
+from datetime import datetime
 
 from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily
@@ -88,6 +92,31 @@ def _families(s: Session) -> Iterator[GaugeMetricFamily]:
         yield GaugeMetricFamily(
             "cityos_cockpit_snapshot_age_seconds", "Age of the case figures", value=(now - at).total_seconds()
         )
+    yield from _devices(s, now)
+
+
+def _devices(s: Session, now: datetime) -> Iterator[GaugeMetricFamily]:
+    """The placed devices by state, their open alarms, and the age of that snapshot."""
+    snap = store.snapshot(s, "sensing")
+    if snap is None:
+        return
+    got, at = snap
+    devs = got.get("devices", [])
+    state = GaugeMetricFamily("cityos_cockpit_devices", "Placed devices by state", labels=["state"])
+    online = sum(1 for d in devs if d["online"])
+    state.add_metric(["online"], online)
+    state.add_metric(["offline"], len(devs) - online)
+    yield state
+    yield GaugeMetricFamily(
+        "cityos_cockpit_device_alarms_open",
+        "Open alarms of the placed devices",
+        value=sum(d["alarms"] for d in devs),
+    )
+    yield GaugeMetricFamily(
+        "cityos_cockpit_devices_snapshot_age_seconds",
+        "Age of the devices' snapshot",
+        value=(now - at).total_seconds(),
+    )
 
 
 _COLLECTOR = CockpitCollector()
