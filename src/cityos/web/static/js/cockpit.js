@@ -208,8 +208,11 @@
     var ts = codes.map(function (k) { return d.tiles.filter(function (t) { return t.code === k; })[0]; }).filter(Boolean);
     var apps = d.tiles.filter(function (t) { return t.code === "svc_applications"; })[0];
     var title = document.getElementById("services-title");
-    if (title) title.textContent = L.services + (apps && apps.value !== null && apps.value !== undefined ? " · " + apps.name + " " + fmt(apps.value, 0) + apps.unit : "");
-    sv.setOption(Object.assign(base(), { tooltip: { trigger: "item" },
+    var n = apps ? (apps.ytd !== null && apps.ytd !== undefined ? apps.ytd : apps.value) : null;
+    if (title) title.textContent = L.services + (n !== null && n !== undefined ? " · " + apps.name + "（" + L.ytd + "）" + fmt(n, 0) + apps.unit : "");
+    var opt = base();
+    opt.grid = Object.assign({}, opt.grid, { right: 56 });  /* room for the bars' labels */
+    sv.setOption(Object.assign(opt, { tooltip: { trigger: "item" },
       xAxis: Object.assign(axis("value"), { min: 0, max: 100 }), yAxis: axis("category", ts.map(function (t) { return t.name; })),
       series: [{ type: "bar", barWidth: "45%", itemStyle: { color: "#81c784" },
         data: ts.map(function (t) { return t.status === "ok" && t.value !== null && t.value !== undefined ? t.value : null; }),
