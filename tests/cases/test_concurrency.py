@@ -95,3 +95,82 @@ def test_two_dispatchers_at_once_one_wins_one_gets_409(committed_pg):
     winner = next(o for o in outcomes if not o.startswith("409"))
     assert final.state == {"file": "filed", "reject": "rejected"}[winner]
     assert [e.action for e in tl] == ["report", winner]  # the loser left no trace
+
+
+def test_many_open311_posts_at_once_each_get_their_own_case(committed_pg, tmp_path):  # type: ignore[no-untyped-def]
+    """48 clients POST at the same moment over real HTTP to one app process on PostgreSQL: the
+    intake writes them in shared units of work (group commit), and every client gets its own case
+    number, with the case's timeline entry and audit entry committed."""
+    import asyncio
+    import socket
+    import time
+
+    import httpx
+    import uvicorn
+    from sqlalchemy import func, select
+
+    from cityos.cases.models import Case, CaseEvent
+    from cityos.core.audit.models import AuditRecord
+    from cityos.core.settings import Settings, use_settings
+    from cityos.identity import service as identity
+    from cityos.web.app import create_app
+
+    db = committed_pg
+    city = SmallCity.build(db)
+    admin = city.as_role("admin")
+    with db.transaction() as s:
+        service.load_default_taxonomy(session=s, actor=admin)
+        key = identity.create_token(session=s, actor=admin, client="app", scopes=["open311"]).token
+    settings = Settings(home=tmp_path / "home", database_url=str(db.engine.url))
+    settings.home.mkdir()
+    use_settings(settings)
+    app = create_app(settings=settings, db=db)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            time.sleep(0.05)
+
+        async def post_all() -> list[httpx.Response]:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as c:
+                return await asyncio.gather(
+                    *(
+                        c.post(
+                            "/open311/v2/requests.json",
+                            data={
+                                "api_key": key,
+                                "service_code": "E0402",
+                                "lat": "35.0515",
+                                "long": "118.3515",
+                                "description": f"第{i}件",
+                            },
+                        )
+                        for i in range(48)
+                    )
+                )
+
+        answers = asyncio.run(post_all())
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        use_settings(None)
+    assert [r.status_code for r in answers] == [200] * 48, [r.text for r in answers if r.status_code != 200]
+    numbers = [r.json()[0]["service_request_id"] for r in answers]
+    assert len(set(numbers)) == 48
+    intake = app.state.open311_intake  # every one went through the group commit
+    assert intake.items == 48 and 1 <= intake.batches <= 48
+    print(f"48 POSTs in {intake.batches} units of work")
+    with db.reader() as s:
+        rows = dict(s.execute(select(Case.number, Case.description).where(Case.number.in_(numbers))).all())
+        assert sorted(rows.values()) == sorted(f"第{i}件" for i in range(48))
+        assert s.scalar(select(func.count()).select_from(CaseEvent)) == 48
+        audited = s.scalars(select(AuditRecord.subject_id).where(AuditRecord.action == "case.report")).all()
+        assert sorted(audited) == sorted(numbers)
+    for i, r in enumerate(answers):  # each client got the number of its own report
+        assert rows[r.json()[0]["service_request_id"]] == f"第{i}件"

@@ -3,11 +3,15 @@ auto-merged as the channel's settings say."""
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from sqlalchemy.orm import Session
 
 from cityos.cases.loop import transition
 from cityos.cases.models import Case, ChannelSetting
-from cityos.cases.queries import _category, _out, duplicate_candidates
+from cityos.cases.queries import _category, _out, _outs, duplicate_candidates
 from cityos.cases.record import _SYSTEM, _timeline
 from cityos.cases.schemas import (
     CHANNELS,
@@ -16,7 +20,7 @@ from cityos.cases.schemas import (
     ReportIn,
 )
 from cityos.core import audit, calendar, clock, events
-from cityos.core.errors import Invalid
+from cityos.core.errors import CityOSError, Invalid
 from cityos.geo import service as geo
 from cityos.identity import service as identity
 from cityos.identity.permissions import authorize
@@ -46,12 +50,19 @@ def _place(session: Session, report: ReportIn) -> tuple[float | None, float | No
     )
 
 
-def report_case(
-    *, session: Session, actor: Principal, report: ReportIn, permission: str = "cases.report"
-) -> CaseOut:
-    """A report enters the loop from any channel (citizen, hotline, grid worker, inspector, API, and
-    sensing/cameras later). A report with coordinates is placed in its grid and region chain; one
-    with only an address is placed by the operator's region code."""
+@dataclass
+class _Draft:
+    """A checked and placed report, not yet written."""
+
+    actor: Principal
+    case: Case
+    category: str
+    channel: str
+    region: str
+
+
+def _draft(session: Session, actor: Principal, report: ReportIn, permission: str) -> _Draft:
+    """Every check and the placing of one report; writes nothing (a refused report leaves no trace)."""
     authorize(actor, permission)  # cases.open311 for Open311's POST: that token may do nothing else
     if report.channel not in CHANNELS:
         raise Invalid("Unknown channel", field="channel", code="unknown_channel")
@@ -64,7 +75,7 @@ def report_case(
     now = clock.now()
     hours = cat.file_hours
     case = Case(
-        number="pending",
+        number=f"~{secrets.token_hex(12)}",  # unique until its number is derived from its id (_enter)
         category_code=cat.code,
         channel=report.channel,
         state="reported",
@@ -84,35 +95,87 @@ def report_case(
         stage_hours=hours,
         deadline=calendar.get_calendar(session).add_working_hours(now, hours),
     )
-    session.add(case)
+    return _Draft(actor=actor, case=case, category=cat.code, channel=report.channel, region=region)
+
+
+def _enter(session: Session, drafts: Sequence[_Draft]) -> None:
+    """Write the drafts' cases, each with its number, timeline entry, CaseReported event and audit
+    entry: two flushes (the cases for their ids, then the rest), whatever the number of drafts."""
+    for d in drafts:
+        session.add(d.case)
     session.flush()
-    case.number = f"{clock.local(now).strftime('%Y%m%d')}{case.id:08d}"
-    _timeline(session, case, actor, "report", None, "reported", "", {"channel": report.channel})
-    session.flush()
-    events.publish(session, "cases.CaseReported", {"case_id": case.id, "number": case.number})
-    setting = session.get(ChannelSetting, report.channel)  # read before the audit lock is taken
-    audit.record(  # the last write: the audit chain's lock is held only until the commit
-        session,
-        actor=actor.actor,
-        action="case.report",
-        subject_type="case",
-        subject_id=case.number,
-        payload={"category": cat.code, "channel": report.channel, "region": region},
+    for d in drafts:
+        d.case.number = f"{clock.local(d.case.reported_at).strftime('%Y%m%d')}{d.case.id:08d}"
+        _timeline(session, d.case, d.actor, "report", None, "reported", "", {"channel": d.channel})
+    events.publish_many(
+        session, [("cases.CaseReported", {"case_id": d.case.id, "number": d.case.number}) for d in drafts]
     )
+    for d in drafts:
+        audit.record(
+            session,
+            actor=d.actor.actor,
+            action="case.report",
+            subject_type="case",
+            subject_id=d.case.number,
+            payload={"category": d.category, "channel": d.channel, "region": d.region},
+        )
+
+
+def _follow_up(session: Session, d: _Draft, setting: ChannelSetting | None) -> CaseOut | None:
+    """What the channel's settings do next with a written report (file, dispatch, or merge a
+    machine channel's duplicate); None when nothing."""
+    case_id = d.case.id
     if setting is not None and (setting.auto_file or setting.auto_dispatch):
-        out = transition(session=session, actor=_SYSTEM, case_id=case.id, action="file")
+        out = transition(session=session, actor=_SYSTEM, case_id=case_id, action="file")
         if setting.auto_dispatch:
-            out = transition(session=session, actor=_SYSTEM, case_id=case.id, action="dispatch")
+            out = transition(session=session, actor=_SYSTEM, case_id=case_id, action="dispatch")
         return out
-    if report.channel in AUTO_MERGE_CHANNELS:
-        dupes = duplicate_candidates(session=session, actor=_SYSTEM, case_id=case.id)
+    if d.channel in AUTO_MERGE_CHANNELS:
+        dupes = duplicate_candidates(session=session, actor=_SYSTEM, case_id=case_id)
         if dupes:
             return transition(
                 session=session,
                 actor=_SYSTEM,
-                case_id=case.id,
+                case_id=case_id,
                 action="merge",
                 into_case_id=dupes[0][0].id,
                 reason="auto",
             )
-    return _out(session, case)
+    return None
+
+
+def report_case(
+    *, session: Session, actor: Principal, report: ReportIn, permission: str = "cases.report"
+) -> CaseOut:
+    """A report enters the loop from any channel (citizen, hotline, grid worker, inspector, API, and
+    sensing/cameras later). A report with coordinates is placed in its grid and region chain; one
+    with only an address is placed by the operator's region code."""
+    d = _draft(session, actor, report, permission)
+    _enter(session, [d])
+    return _follow_up(session, d, session.get(ChannelSetting, d.channel)) or _out(session, d.case)
+
+
+def report_cases(
+    *, session: Session, reports: Sequence[tuple[Principal, ReportIn, str]]
+) -> list[CaseOut | CityOSError]:
+    """Many reports (actor, report, permission) in the caller's one unit of work, each answered as
+    `report_case` would: its case, or the error that refused it. A refused report writes nothing
+    and does not stop the others; the written ones cost two flushes together (the Open311 intake's
+    group commit, cases/open311.py)."""
+    drafts: list[_Draft] = []
+    answers: list[CityOSError | _Draft] = []
+    for actor, report, permission in reports:
+        try:
+            d = _draft(session, actor, report, permission)
+        except CityOSError as e:
+            answers.append(e)
+            continue
+        drafts.append(d)
+        answers.append(d)
+    if drafts:
+        _enter(session, drafts)
+    settings = {ch: session.get(ChannelSetting, ch) for ch in {d.channel for d in drafts}}
+    followed = {id(d): _follow_up(session, d, settings[d.channel]) for d in drafts}
+    plain = [d.case for d in drafts if followed[id(d)] is None]
+    outs = dict(zip((c.id for c in plain), _outs(session, plain), strict=True))
+    return [a if isinstance(a, CityOSError) else (followed[id(a)] or outs[a.case.id]) for a in answers]

@@ -24,7 +24,13 @@ first photo's public rendition (no EXIF, so no GPS) or the link it was posted wi
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
@@ -39,10 +45,13 @@ from cityos.cases import attachments, service, taxonomy
 from cityos.cases.policy import CLOSED_STATES
 from cityos.cases.schemas import AttachmentOut, PublicCase, ReportIn
 from cityos.core import clock
+from cityos.core.batch import GroupCommit
+from cityos.core.db import Database
 from cityos.core.errors import CityOSError
 from cityos.core.settings import get_settings
 from cityos.identity import service as identity
 from cityos.identity.permissions import has
+from cityos.identity.schemas import Principal
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 TZ = ZoneInfo("Asia/Shanghai")
@@ -56,7 +65,9 @@ ROOTS = {
 }
 
 
-_POSTS = anyio.CapacityLimiter(4)  # reports in their unit of work at once, per process
+_POSTS = anyio.CapacityLimiter(4)  # reports with media in their unit of work at once, per process
+_INTAKE_LOCK = threading.Lock()
+log = logging.getLogger("cityos.open311")
 
 
 class Open311Error(Exception):
@@ -157,8 +168,7 @@ def handle(request: Request, fmt: str, fn: Any) -> Response:
     except Open311Error as e:
         return error(fmt, e.status, e.description)
     except CityOSError as e:
-        # the spec knows 400/403/404: our 422 (invalid input) is its 400
-        return error(fmt, e.status if e.status in (401, 403, 404, 409) else 400, e.text("en"))
+        return _refused(fmt, e)
 
 
 def service_row(c: Any) -> dict[str, Any]:
@@ -388,6 +398,133 @@ def get_token(request: Request, token: str, fmt: str) -> Response:
     return handle(request, fmt, go)
 
 
+@dataclass(frozen=True)
+class _Post:
+    """A POST requests.{fmt} as read from the wire (before any database work)."""
+
+    fmt: str
+    data: dict[str, str]
+    query_key: str
+    jurisdiction: str | None
+
+
+def _checked(s: Session, post: _Post) -> tuple[Principal, ReportIn]:
+    """Open311's own checks of a new request (the key, service_code, its attributes, a location),
+    answered in the specification's words; what they leave becomes our report."""
+    if post.jurisdiction:
+        city = identity.city(session=s)
+        if city is None or post.jurisdiction != city.code:
+            raise Open311Error(
+                404,
+                f"jurisdiction_id {post.jurisdiction} not found; "
+                f"this endpoint serves {city.code if city else ''}",
+            )
+    data = post.data
+    key = data.get("api_key") or post.query_key
+    p = identity.verify_token(session=s, token=key) if key else None
+    if p is None or not has(p, "cases.open311"):
+        raise Open311Error(403, "Invalid api_key received -- can't proceed with create_request.")
+    code = data.get("service_code", "").strip()
+    if not code:
+        raise Open311Error(400, "service_code was not provided")
+    if not service.category_exists(session=s, code=code):
+        raise Open311Error(404, f"service_code {code} not found")
+    lat, lon = data.get("lat"), data.get("long")
+    address = data.get("address_string", "").strip()
+    if not (lat and lon) and not address:
+        raise Open311Error(400, "lat & long, or address_string, is required")
+    attrs = {
+        k[len("attribute[") : -1]: v
+        for k, v in data.items()
+        if k.startswith("attribute[") and k.endswith("]")
+    }
+    for a_code, _dt, required, _d, vals in taxonomy.ATTRIBUTES.get(code, []):
+        if required and not attrs.get(a_code):
+            raise Open311Error(400, f"attribute[{a_code}] is required for service_code {code}")
+        if vals and attrs.get(a_code) and attrs[a_code] not in {k for k, _n in vals}:
+            raise Open311Error(400, f"attribute[{a_code}] must be one of {', '.join(k for k, _n in vals)}")
+    try:
+        coords = (float(lon), float(lat)) if lat and lon else None
+    except ValueError:
+        raise Open311Error(400, "lat and long must be numbers") from None
+    region = None
+    if coords is None:
+        city = identity.city(session=s)
+        region = city.code if city else None
+    name = " ".join(x for x in (data.get("last_name", ""), data.get("first_name", "")) if x).strip()
+    description = data.get("description", "").strip() or code
+    if attrs:
+        description += "\n" + "; ".join(f"{k}={v}" for k, v in sorted(attrs.items()))
+    return p, ReportIn(
+        category_code=code,
+        description=description[:2000],
+        channel="api",
+        lon=coords[0] if coords else None,
+        lat=coords[1] if coords else None,
+        crs=data.get("crs", "wgs84"),
+        address=address[:200],
+        region_code=region,
+        reporter_name=name[:60],
+        reporter_phone=data.get("phone", "")[:20],
+    )
+
+
+def _created(fmt: str, number: str) -> Response:
+    return render(
+        fmt, "requests", [{"service_request_id": number, "service_notice": None, "account_id": None}]
+    )
+
+
+def _refused(fmt: str, e: CityOSError) -> Response:
+    # the spec knows 400/403/404: our 422 (invalid input) is its 400
+    return error(fmt, e.status if e.status in (401, 403, 404, 409) else 400, e.text("en"))
+
+
+def _post_batch(db: Database, posts: Sequence[_Post]) -> list[Response]:
+    """Many POSTs in one unit of work (core/batch.py): each is checked and answered by itself — a
+    refused one writes nothing and refuses no other — and the reports go in together
+    (cases.service.report_cases). Should the unit itself fail, each POST is retried alone."""
+    try:
+        with db.transaction() as s:
+            answers: list[Response | None] = []
+            reports: list[tuple[Principal, ReportIn, str]] = []
+            for post in posts:
+                try:
+                    p, report = _checked(s, post)
+                except Open311Error as e:
+                    answers.append(error(post.fmt, e.status, e.description))
+                    continue
+                except CityOSError as e:
+                    answers.append(_refused(post.fmt, e))
+                    continue
+                reports.append((p, report, "cases.open311"))
+                answers.append(None)
+            outcomes = iter(service.report_cases(session=s, reports=reports))
+            out: list[Response] = []
+            for post, answer in zip(posts, answers, strict=True):
+                if answer is None:
+                    o = next(outcomes)
+                    answer = (
+                        _refused(post.fmt, o) if isinstance(o, CityOSError) else _created(post.fmt, o.number)
+                    )
+                out.append(answer)
+        return out
+    except Exception:
+        if len(posts) == 1:
+            raise
+        log.warning("open311: a unit of %d reports failed; each is retried alone", len(posts), exc_info=True)
+        return [_post_batch(db, [post])[0] for post in posts]
+
+
+def _intake(app: Any) -> GroupCommit[_Post, Response]:
+    with _INTAKE_LOCK:
+        batcher = getattr(app.state, "open311_intake", None)
+        if batcher is None:
+            batcher = GroupCommit(partial(_post_batch, app.state.db), max_batch=64, name="open311-intake")
+            app.state.open311_intake = batcher
+        return batcher
+
+
 @router.post("/requests.{fmt}")
 async def post_request(request: Request, fmt: str) -> Response:
     photo: tuple[str, bytes] | None = None
@@ -396,62 +533,24 @@ async def post_request(request: Request, fmt: str) -> Response:
         upload = form.get("media")
         if isinstance(upload, UploadFile) and (upload.filename or upload.size):
             photo = (upload.filename or "", await upload.read(get_settings().max_upload_bytes + 1))
+    try:
+        fmt = _fmt(fmt)
+    except Open311Error as e:
+        return error(fmt, e.status, e.description)
+    post = _Post(
+        fmt=fmt,
+        data=data,
+        query_key=request.query_params.get("api_key") or "",
+        jurisdiction=request.query_params.get("jurisdiction_id") or None,
+    )
+    if photo is None and not data.get("media_url", "").strip():
+        # the common request: checked and written with the others that arrive meanwhile, one
+        # commit for all (the event loop goes on reading requests while they are written)
+        return await asyncio.wrap_future(_intake(request.app).submit(post))
 
     def go(s: Session, f: str) -> Response:
-        key = data.get("api_key") or request.query_params.get("api_key") or ""
-        p = identity.verify_token(session=s, token=key) if key else None
-        if p is None or not has(p, "cases.open311"):
-            raise Open311Error(403, "Invalid api_key received -- can't proceed with create_request.")
-        code = data.get("service_code", "").strip()
-        if not code:
-            raise Open311Error(400, "service_code was not provided")
-        if not service.category_exists(session=s, code=code):
-            raise Open311Error(404, f"service_code {code} not found")
-        lat, lon = data.get("lat"), data.get("long")
-        address = data.get("address_string", "").strip()
-        if not (lat and lon) and not address:
-            raise Open311Error(400, "lat & long, or address_string, is required")
-        attrs = {
-            k[len("attribute[") : -1]: v
-            for k, v in data.items()
-            if k.startswith("attribute[") and k.endswith("]")
-        }
-        for a_code, _dt, required, _d, vals in taxonomy.ATTRIBUTES.get(code, []):
-            if required and not attrs.get(a_code):
-                raise Open311Error(400, f"attribute[{a_code}] is required for service_code {code}")
-            if vals and attrs.get(a_code) and attrs[a_code] not in {k for k, _n in vals}:
-                raise Open311Error(
-                    400, f"attribute[{a_code}] must be one of {', '.join(k for k, _n in vals)}"
-                )
-        try:
-            coords = (float(lon), float(lat)) if lat and lon else None
-        except ValueError:
-            raise Open311Error(400, "lat and long must be numbers") from None
-        region = None
-        if coords is None:
-            city = identity.city(session=s)
-            region = city.code if city else None
-        name = " ".join(x for x in (data.get("last_name", ""), data.get("first_name", "")) if x).strip()
-        description = data.get("description", "").strip() or code
-        if attrs:
-            description += "\n" + "; ".join(f"{k}={v}" for k, v in sorted(attrs.items()))
-        c = service.report_case(
-            session=s,
-            actor=p,
-            report=ReportIn(
-                category_code=code,
-                description=description[:2000],
-                channel="api",
-                lon=coords[0] if coords else None,
-                lat=coords[1] if coords else None,
-                crs=data.get("crs", "wgs84"),
-                address=address[:200],
-                region_code=region,
-                reporter_name=name[:60],
-                reporter_phone=data.get("phone", "")[:20],
-            ),
-            permission="cases.open311",
-        )
+        p, report = _checked(s, post)
+        c = service.report_case(session=s, actor=p, report=report, permission="cases.open311")
         if data.get("media_url", "").strip():
             attachments.add_link(session=s, actor=p, case_id=c.id, url=data["media_url"], with_report=True)
         if photo is not None:
@@ -464,13 +563,10 @@ async def post_request(request: Request, fmt: str) -> Response:
                 data=photo[1],
                 with_report=True,
             )
-        return render(
-            f, "requests", [{"service_request_id": c.number, "service_notice": None, "account_id": None}]
-        )
+        return _created(f, c.number)
 
-    # The unit of work is blocking database I/O: in a worker thread, so the event loop keeps reading
-    # other requests while this one waits on the database; a few at a time, as more threads would
-    # only take turns at the GIL and lengthen every report's wait (bench/RESULTS.md).
+    # a report with media is written alone, in a worker thread (its attachment is file I/O), a few
+    # at a time, as more threads would only take turns at the GIL (bench/RESULTS.md)
     return await anyio.to_thread.run_sync(handle, request, fmt, go, limiter=_POSTS)
 
 

@@ -1,7 +1,7 @@
 """一网统管 use cases: the public face of the cases module. Other modules (and routes, jobs, the CLI
 and tests) call these names; the work is done in sub-modules by concern:
 
-- intake.py     reports from every channel (report_case)
+- intake.py     reports from every channel (report_case; report_cases for many in one unit of work)
 - loop.py       the transitions of the closed loop, each effect next to its action (transition, actions,
                 rate_case)
 - queries.py    the read side: one case, timeline, lists, duplicates, the public view, categories
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from cityos.cases import permissions as _permissions  # noqa: F401  (grants cases.* to roles)
 from cityos.cases.deadlines import LEVELS, YELLOW_AT, check_deadlines
-from cityos.cases.intake import AUTO_MERGE_CHANNELS, report_case
+from cityos.cases.intake import AUTO_MERGE_CHANNELS, report_case, report_cases
 from cityos.cases.loop import actions, rate_case, transition
 from cityos.cases.placing import place_case, region_choices
 from cityos.cases.queries import (
@@ -100,6 +100,7 @@ __all__ = [
     "rate_case",
     "region_choices",
     "report_case",
+    "report_cases",
     "report_times",
     "reporter_of",
     "route",

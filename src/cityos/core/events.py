@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -111,19 +111,31 @@ def handler_name(fn: Handler) -> str:
 
 def publish(session: Session, name: str, payload: dict[str, Any]) -> OutboxEvent:
     """Write an event to the outbox in the caller's transaction; it is delivered after commit."""
+    return publish_many(session, [(name, payload)])[0]
+
+
+def publish_many(session: Session, items: Sequence[tuple[str, dict[str, Any]]]) -> list[OutboxEvent]:
+    """`publish` for many events at once: one flush (one multi-row INSERT) whatever their number."""
     now = clock.now()
     # A process that loaded every module's handlers records an event nobody subscribes to as
     # delivered at once: no extra transactions after commit for it. A process that did not cannot
     # know that nobody subscribes, and leaves it to the worker.
-    nobody = _all_loaded and not _subscribers.get(name)
-    row = OutboxEvent(
-        name=name, payload=payload, created_at=now, attempts=0, delivered_at=now if nobody else None
-    )
-    session.add(row)
+    rows = [
+        OutboxEvent(
+            name=name,
+            payload=payload,
+            created_at=now,
+            attempts=0,
+            delivered_at=now if _all_loaded and not _subscribers.get(name) else None,
+        )
+        for name, payload in items
+    ]
+    session.add_all(rows)
     session.flush()
-    if _subscribers.get(name):
-        session.info.setdefault("cityos_published", []).append(row.id)
-    return row
+    subscribed = [row.id for row in rows if _subscribers.get(row.name)]
+    if subscribed:
+        session.info.setdefault("cityos_published", []).extend(subscribed)
+    return rows
 
 
 @event.listens_for(Session, "after_commit")
