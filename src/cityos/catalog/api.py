@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,6 +35,8 @@ from cityos.catalog.schemas import (
     VersionOut,
 )
 from cityos.catalog.tableschema import Schema
+from cityos.core.batch import GroupCommit
+from cityos.core.db import Database
 from cityos.core.errors import CityOSError, Invalid, NotFound, Unauthorized
 from cityos.identity.permissions import authorize
 from cityos.identity.schemas import Principal
@@ -410,6 +413,30 @@ def _int(raw: str | None, name: str, *, default: int | None, lo: int, hi: int) -
     return n
 
 
+_CALL_LOG_LOCK = threading.Lock()
+
+
+def _call_log(app: Any, db: Database) -> GroupCommit[service.CallRecord, None]:
+    with _CALL_LOG_LOCK:
+        log = getattr(app.state, "data_call_log", None)
+        if log is None:
+
+            def write(calls: Sequence[service.CallRecord]) -> list[None]:
+                try:
+                    with db.transaction() as w:
+                        service.record_calls(session=w, calls=calls)
+                except Exception:
+                    if len(calls) == 1:
+                        raise
+                    for call in calls:  # each alone: one that cannot be written fails only itself
+                        write([call])
+                return [None] * len(calls)
+
+            log = GroupCommit(write, max_batch=128, name="data-call-log")
+            app.state.data_call_log = log
+        return log
+
+
 class Call:
     """One data-API call in three short steps, never holding two database connections at once:
     (1) a read-only unit of work resolves the caller, the share rules and the version; (2) DuckDB
@@ -448,19 +475,20 @@ class Call:
         return plan.path, plan.schema, plan.access, reader.parse_filters(filters, plan.schema, plan.access)
 
     def done(self, rows: int, outcome: str = "ok") -> None:
-        with get_database(self.request).transaction() as w:
-            service.record_call(
-                session=w,
-                actor=self.actor,
-                code=self.code,
-                kind=self.kind,
-                fields=self.fields,
-                filters=self.filters,
-                rows=rows,
-                latency_ms=(time.perf_counter() - self.t0) * 1000,
-                outcome=outcome,
-                version=self.version,
-            )
+        """The call on the record before it is answered: written with the calls that finish
+        meanwhile in one unit of work (core/batch.py)."""
+        record = service.CallRecord(
+            actor=self.actor,
+            code=self.code,
+            kind=self.kind,
+            fields=self.fields,
+            filters=self.filters,
+            rows=rows,
+            latency_ms=(time.perf_counter() - self.t0) * 1000,
+            outcome=outcome,
+            version=self.version,
+        )
+        _call_log(self.request.app, get_database(self.request)).submit(record).result()
 
     def refused(self, exc: Exception) -> JSONResponse:
         """Record the refusal and answer it (returned, not raised: nothing can roll it back). An

@@ -59,11 +59,19 @@ from cityos.catalog.resources import (
     update_resource,
 )
 from cityos.catalog.snapshot import Snapshot, shown_values, snapshot
-from cityos.catalog.usage import overview, record_call, record_public_download, usage
+from cityos.catalog.usage import (
+    CallRecord,
+    overview,
+    record_call,
+    record_calls,
+    record_public_download,
+    usage,
+)
 from cityos.catalog.work import request_notice, work_counts
 
 __all__ = [
     "REQUEST_DAYS_DEFAULT",
+    "CallRecord",
     "LoadPlan",
     "ReadPlan",
     "Snapshot",
@@ -89,6 +97,7 @@ __all__ = [
     "quarantine_path",
     "read_plan",
     "record_call",
+    "record_calls",
     "record_public_download",
     "remind_stale",
     "request_access",

@@ -6,6 +6,8 @@ Part of the catalog's service; other modules call `cityos.catalog.service`, whic
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -54,6 +56,21 @@ def _upsert_usage(
     session.execute(ins)
 
 
+@dataclass(frozen=True)
+class CallRecord:
+    """One data-API call as the audit log and the counters keep it."""
+
+    actor: Principal
+    code: str
+    kind: str
+    fields: list[str]
+    filters: dict[str, Any]
+    rows: int
+    latency_ms: float
+    outcome: str
+    version: int | None = None
+
+
 def record_call(
     *,
     session: Session,
@@ -68,33 +85,56 @@ def record_call(
     version: int | None = None,
 ) -> None:
     """One data-API call, allowed or refused, into the signed audit log and the counters."""
-    r = session.scalar(select(Resource).where(Resource.code == unslug(code)))
-    audit.record(
-        session,
-        actor=actor.actor,
-        action="catalog.data." + kind,
-        subject_type="catalog_resource",
-        subject_id=r.code if r else code,
-        payload={
-            "department": actor.department_code,
-            "fields": fields,
-            "filter": filters,
-            "rows": rows,
-            "latency_ms": round(latency_ms, 3),
-            "outcome": outcome,
-            "version": version,
-        },
+    record_calls(
+        session=session,
+        calls=[CallRecord(actor, code, kind, fields, filters, rows, latency_ms, outcome, version)],
     )
-    if r is not None:
-        refused = outcome != "ok"
+
+
+def record_calls(*, session: Session, calls: Sequence[CallRecord]) -> None:
+    """Many calls in one unit of work (the data API's group commit, catalog/api.py): an audit entry
+    each, and the day's counters added up per resource and consumer first, so that calls written
+    together update each counter row once instead of queueing on its lock one by one."""
+    codes = {unslug(c.code) for c in calls}
+    resources = {
+        r.code: r.id
+        for r in session.execute(select(Resource.code, Resource.id).where(Resource.code.in_(codes)))
+    }
+    totals: dict[tuple[int, int], list[int]] = {}
+    for c in calls:
+        code = unslug(c.code)
+        audit.record(
+            session,
+            actor=c.actor.actor,
+            action="catalog.data." + c.kind,
+            subject_type="catalog_resource",
+            subject_id=code if code in resources else c.code,
+            payload={
+                "department": c.actor.department_code,
+                "fields": c.fields,
+                "filter": c.filters,
+                "rows": c.rows,
+                "latency_ms": round(c.latency_ms, 3),
+                "outcome": c.outcome,
+                "version": c.version,
+            },
+        )
+        if code in resources:
+            refused = c.outcome != "ok"
+            t = totals.setdefault((resources[code], c.actor.department_id or 0), [0, 0, 0, 0])
+            t[0] += 1
+            t[1] += 1 if refused else 0
+            t[2] += 0 if refused else c.rows
+            t[3] += 1 if c.kind == "export" and not refused else 0
+    for (resource_id, consumer), (n, refused_n, rows, downloads) in sorted(totals.items()):
         _upsert_usage(
             session,
-            resource_id=r.id,
-            consumer=actor.department_id or 0,
-            calls=1,
-            refused=1 if refused else 0,
-            rows=0 if refused else rows,
-            downloads=1 if kind == "export" and not refused else 0,
+            resource_id=resource_id,
+            consumer=consumer,
+            calls=n,
+            refused=refused_n,
+            rows=rows,
+            downloads=downloads,
         )
 
 
