@@ -74,7 +74,11 @@ def test_services_figures_this_month(db, city) -> None:  # type: ignore[no-untyp
         rate = service.values(session=s, actor=leader, code="svc_on_time", start="2026-11", end="2026-12")
     assert [r["value"] for r in apps][-2:] == [0, 2] and len(apps) == 12  # a year of months, by month
     assert [r["value"] for r in rate] == [None, 100.0]  # November: nothing decided, no rate
-    assert (lin["source_kind"], lin["source_ref"]) == ("query", "services.on_time_rate")
+    assert (lin["source_kind"], lin["source_ref"], lin["rows_url"]) == (
+        "query",
+        "services.on_time_rate",
+        "/services",
+    )
 
 
 def test_devices_and_alarms_down_to_the_device(db, city) -> None:  # type: ignore[no-untyped-def]
@@ -123,6 +127,11 @@ def test_devices_and_alarms_down_to_the_device(db, city) -> None:  # type: ignor
         1,
     )
     assert _tiles(db, leader, "city", DISTRICT)["by_code"]["device_count"]["value"] == 2
+    with db.reader() as s:
+        lin = service.lineage(
+            session=s, actor=leader, code="device_alarms", region=DISTRICT, period="2026-12"
+        )
+    assert (lin["value"], lin["source_ref"], lin["rows_url"]) == (1, "sensing.alarms", "/sensing/alarms")
     # a region-scoped viewer gets the counts, not the devices' names and positions
     other = _tiles(db, dispatcher, "city")["sensing"]
     assert other["devices"] == 2 and other["points"] == []

@@ -213,8 +213,7 @@ def lineage(*, session: Session, actor: Principal, code: str, region: str, perio
         rows = f"/api/v1/data/{slug(v.source_ref)}?{q}"
         page = f"/catalog/resources/{slug(v.source_ref)}"
     else:
-        rows = f"/cases?region={region}"
-        page = rows
+        rows = page = _query_page(v.source_ref, region)
     return {
         "metric": code,
         "region": region,
@@ -229,6 +228,17 @@ def lineage(*, session: Session, actor: Principal, code: str, region: str, perio
         "rows_url": rows,
         "page_url": page,
     }
+
+
+def _query_page(query: str, region: str) -> str:
+    """The page of the module a query source reads, where the viewer sees the rows its own rules give
+    them: the cases of the region, the devices or the alarms, the services' work list, the catalog."""
+    module = query.split(".", 1)[0]
+    if module == "cases":
+        return f"/cases?region={region}"
+    if query == "sensing.alarms":
+        return "/sensing/alarms"
+    return {"sensing": "/sensing", "services": "/services", "catalog": "/catalog"}.get(module, "/cockpit")
 
 
 def ranking(
