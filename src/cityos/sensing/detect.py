@@ -2,7 +2,7 @@
 
 Only the detectors that ship inside the opencv-python-headless wheel are used, so nothing is
 downloaded at run time:
-- people  the HOG + linear SVM pedestrian detector (`HOGDescriptor_getDefaultPeopleDetector`),
+- people  the HOG + linear SVM pedestrian detector (`HOGDescriptor.getDefaultPeopleDetector`),
           overlapping windows merged by non-maximum suppression;
 - face    the Haar cascade `haarcascade_frontalface_default.xml`;
 - plate   the Haar cascade `haarcascade_russian_plate_number.xml` (plate-shaped regions).
@@ -92,9 +92,10 @@ def load(data: bytes) -> Snapshot:
 @lru_cache(maxsize=1)
 def _hog() -> Any:
     import cv2
+    import numpy as np
 
     hog = cv2.HOGDescriptor()
-    hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+    hog.setSVMDetector(np.asarray(cv2.HOGDescriptor.getDefaultPeopleDetector(), np.float32))
     return hog
 
 
@@ -102,7 +103,7 @@ def _hog() -> Any:
 def _cascade(name: str) -> Any:
     import cv2
 
-    c = cv2.CascadeClassifier(os.path.join(cv2.data.haarcascades, name))
+    c = cv2.CascadeClassifier(os.path.join(cv2.data.haarcascades, name))  # type: ignore[attr-defined]
     if c.empty():  # the wheel always ships them; a broken installation must say so
         raise RuntimeError(f"OpenCV cascade {name} is missing")
     return c

@@ -263,7 +263,8 @@ def upload_snapshot(
     for detector in dict.fromkeys([r.detector for r in rules] or ["people"]):
         boxes = detect.detect(snap, detector)
         met = [r for r in rules if r.detector == detector and len(boxes) >= r.min_count]
-        for rule in met or [None]:
+        candidates: list[VideoRule | None] = [*met] or [None]
+        for rule in candidates:
             ev = VideoEvent(
                 device_id=cam.id,
                 rule_id=rule.id if rule else None,
