@@ -134,7 +134,7 @@ def _set_threshold(db, admin, **rule: float) -> None:  # type: ignore[no-untyped
 
 
 @pytest.mark.xdist_group("cockpit")
-def test_report_and_alerts_with_hysteresis(city, db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_report_and_alerts_with_hysteresis(city, db, client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     stewards = publish(city, db)
     compute.refresh(db, force=True)
     leader, admin = city.as_role("leader"), city.as_role("admin")
@@ -174,6 +174,18 @@ def test_report_and_alerts_with_hysteresis(city, db, tmp_path: Path) -> None:  #
     from docx import Document
 
     assert expected in "".join(p.text for p in Document(str(docx_path)).paragraphs)
+
+    # the leader downloads the same document from the overview, no one runs a command
+    city.login(client, "leader")
+    assert 'name="month" value="2026-10"' in client.get("/cockpit").text
+    got = client.get(f"/cockpit/report?month={LAST}&format=pdf")
+    assert got.status_code == 200 and got.content.startswith(b"%PDF")
+    assert "attachment" in got.headers["content-disposition"]
+    (tmp_path / "web.pdf").write_bytes(got.content)
+    web = subprocess.run(["pdftotext", str(tmp_path / "web.pdf"), "-"], capture_output=True, text=True).stdout
+    assert expected in re.sub(r"\s+", "", web)
+    assert client.get(f"/cockpit/report?month={LAST}&format=docx").content.startswith(b"PK")
+    assert client.get("/cockpit/report?month=2019-01").status_code == 422  # nothing stored: named, no file
 
     # alerts: 累计同比 below the line → raised (owner 统计局 notified, audited); inside the band → kept
     assert _yoy(db, leader) == []

@@ -10,11 +10,15 @@
                               list (the viewer's visibility) and its devices, each linked to itself
 /cockpit/metrics/{code}       one metric's table (当月/累计/同比/环比/目标/序时) with each value's lineage
 /cockpit/definitions          the metric YAML per theme, edited by admins (validated, named errors)
+/cockpit/report?month=&format= the month's 经济运行简报 as a PDF or DOCX download (stored values only)
 """
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi import Path as PathParam
@@ -22,7 +26,8 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from cityos.cases import service as cases
-from cityos.cockpit import screens, service
+from cityos.cockpit import render as document
+from cityos.cockpit import report, screens, service
 from cityos.cockpit.definitions import THEMES
 from cityos.core.errors import CityOSError
 from cityos.identity.permissions import has
@@ -35,6 +40,10 @@ router = APIRouter(prefix="/cockpit", include_in_schema=False)
 S = Depends(get_session, scope="function")
 NAV = [NavItem("Cockpit", "/cockpit", perm="cockpit.view", order=15)]
 REGION = r"^\d{6}(\d{3})?(\d{3})?(\d{2})?$"
+REPORT_TYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
 OPEN_STATES = ("reported", "filed", "dispatched", "handling", "handled", "suspended")
 
 
@@ -51,8 +60,15 @@ def index(
             "data": data,
             "alerts": service.open_alerts(session=session, actor=p),
             "can_admin": has(p, "cockpit.admin"),
+            "report_month": _last_month(data.get("economy", {})),
         },
     )
+
+
+def _last_month(economy: dict[str, Any]) -> str:
+    """The latest month with stored economic figures (the report form's default)."""
+    periods = [t["period"] for t in economy.get("tiles", []) if t.get("period")]
+    return max(periods, default="")
 
 
 @router.get("/screen/{theme}")
@@ -112,6 +128,30 @@ def metric(
             "refusal": refusal,
             "ranking": ranking,
             "region": region or "",
+        },
+    )
+
+
+@router.get("/report")
+def report_download(
+    month: str = Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$"),
+    format: str = Query("pdf", pattern=r"^(pdf|docx)$"),
+    session: Session = S,
+    p: Principal = Depends(RequirePage("cockpit.view")),
+) -> Response:
+    """The 经济运行简报 of `month` as a document, written from the stored values (the same as
+    `cityos cockpit report`); a month without figures is 422 `no_figures`."""
+    r = report.data(session=session, actor=p, month=month)
+    with tempfile.TemporaryDirectory(prefix="cityos-report-") as tmp:
+        path = Path(tmp) / f"report.{format}"
+        document.write(r, path)
+        body = path.read_bytes()
+    name = quote(f"{r.title}（{month}）.{format}")
+    return Response(
+        body,
+        media_type=REPORT_TYPES[format],
+        headers={
+            "Content-Disposition": f"attachment; filename=report-{month}.{format}; filename*=UTF-8''{name}"
         },
     )
 
