@@ -160,3 +160,20 @@ def test_resident_id_reason_codes_name_the_rule(value: str) -> None:
         formats.resident_id_reason(pa.array([value])).to_pylist()[0] or ""
     )
     assert (code[0] == 0) == (value != "" and ric.is_valid(value))
+
+
+def test_uniqueness_of_a_keyed_file_counts_distinct_keys_nulls_as_one(tmp_path: Path) -> None:
+    doc = {"fields": [{"name": "k", "type": "string"}, {"name": "n", "type": "integer"}], "primaryKey": ["k"]}
+    keys = ["a", "b", "a", "", "c", "", "b", "a", "d"]  # "" is missing: NULL, one key value for DISTINCT
+    path = tmp_path / "k.csv"
+    path.write_text("k,n\n" + "".join(f"{k},{i}\n" for i, k in enumerate(keys)), encoding="utf-8")
+    rep = engine.run(path, parse(doc), out_dir=tmp_path / "out").report
+    con = duckdb.connect()
+    distinct = con.execute(
+        "SELECT count(*) FROM (SELECT DISTINCT k FROM read_csv(?, all_varchar = true))", [str(path)]
+    ).fetchall()[0][0]
+    assert distinct == 5
+    assert rep.uniqueness == round(distinct / len(keys), 6)
+    assert {(e["field"], e["code"]): e["count"] for e in rep.errors}[("k", "primaryKey")] == len(
+        keys
+    ) - distinct
