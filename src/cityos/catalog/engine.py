@@ -1,8 +1,9 @@
 """The data engine: read a delivered file into DuckDB, validate it against a Table Schema in bulk,
 and write the accepted snapshot and the quarantine as Parquet.
 
-Everything here is vectorised SQL in DuckDB: a file of ten million rows is checked by a handful of
-queries, never row by row in Python. The engine knows nothing of the database or permissions; the
+Everything here is vectorised: a file of ten million rows is checked by a handful of DuckDB queries,
+never row by row in Python. The checks that need NumPy (resident ID, credit code, `any` dates) run
+first on whole columns on a pool of threads (catalog/columns.py) and the query reads their results. The engine knows nothing of the database or permissions; the
 service decides what to do with its `Outcome` (stage, accept, reject).
 
 Row numbers in reports are the row as the sender sees it: for CSV and Excel the file's row counting
