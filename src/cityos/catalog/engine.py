@@ -3,8 +3,9 @@ and write the accepted snapshot and the quarantine as Parquet.
 
 Everything here is vectorised: a file of ten million rows is checked by a handful of DuckDB queries,
 never row by row in Python. The checks that need NumPy (resident ID, credit code, `any` dates) run
-first on whole columns on a pool of threads (catalog/columns.py) and the query reads their results. The engine knows nothing of the database or permissions; the
-service decides what to do with its `Outcome` (stage, accept, reject).
+first on whole columns on a pool of threads (catalog/columns.py) and the query reads their results.
+The engine knows nothing of the database or permissions; the service decides what to do with its
+`Outcome` (stage, accept, reject).
 
 Row numbers in reports are the row as the sender sees it: for CSV and Excel the file's row counting
 the header (the first data row is row 2, as in Excel); for JSON, NDJSON and Parquet the record's
