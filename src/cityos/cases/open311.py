@@ -408,9 +408,12 @@ class _Post:
     jurisdiction: str | None
 
 
-def _checked(s: Session, post: _Post) -> tuple[Principal, ReportIn]:
+def _checked(
+    s: Session, post: _Post, tokens: dict[str, Principal | None] | None = None
+) -> tuple[Principal, ReportIn]:
     """Open311's own checks of a new request (the key, service_code, its attributes, a location),
-    answered in the specification's words; what they leave becomes our report."""
+    answered in the specification's words; what they leave becomes our report. `tokens` keeps the
+    keys already checked in this unit of work (an app's POSTs mostly carry the same key)."""
     if post.jurisdiction:
         city = identity.city(session=s)
         if city is None or post.jurisdiction != city.code:
@@ -421,7 +424,12 @@ def _checked(s: Session, post: _Post) -> tuple[Principal, ReportIn]:
             )
     data = post.data
     key = data.get("api_key") or post.query_key
-    p = identity.verify_token(session=s, token=key) if key else None
+    if tokens is not None and key in tokens:
+        p = tokens[key]
+    else:
+        p = identity.verify_token(session=s, token=key) if key else None
+        if tokens is not None:
+            tokens[key] = p
     if p is None or not has(p, "cases.open311"):
         raise Open311Error(403, "Invalid api_key received -- can't proceed with create_request.")
     code = data.get("service_code", "").strip()
@@ -488,9 +496,10 @@ def _post_batch(db: Database, posts: Sequence[_Post]) -> list[Response]:
         with db.transaction() as s:
             answers: list[Response | None] = []
             reports: list[tuple[Principal, ReportIn, str]] = []
+            tokens: dict[str, Principal | None] = {}
             for post in posts:
                 try:
-                    p, report = _checked(s, post)
+                    p, report = _checked(s, post, tokens)
                 except Open311Error as e:
                     answers.append(error(post.fmt, e.status, e.description))
                     continue
