@@ -65,12 +65,15 @@ def test_the_openapi_document_validates_and_describes_errors(demo_api):
 
 # JSON routes anyone may call without logging in: a licence's verification and the trust list (the
 # QR code a holder shows is checked by whoever scans it, as the EU DCC's verifiers do), the 事项清单
-# (the public service guide) and a service-hall ticket (taken at the hall's kiosk)
+# (the public service guide) and a service-hall ticket (taken at the hall's kiosk, its place in line
+# and the day's figures on the hall's screen)
 PUBLIC_API = {
     "/api/v1/licenses/verify",
     "/api/v1/licenses/trust-list",
     "/api/v1/services/items",
     "/api/v1/services/queue/{window_type}",
+    "/api/v1/services/queue",
+    "/api/v1/services/queue/tickets/{ticket_id}",
 }
 
 
