@@ -18,6 +18,10 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1440, "height": 900}
 PAGES = ["/sensing", "/sensing/devices/ly-dr-0000", "/sensing/alarms", "/sensing/rules", "/sensing/cameras"]
 WIDTH = "() => [document.documentElement.scrollWidth, document.body.scrollWidth, window.innerWidth]"
+# tables cut at the screen's edge or by a scrolling wrapper (columns the reader cannot reach)
+CLIPPED = """() => Array.from(document.querySelectorAll("main table")).filter(t =>
+  t.getBoundingClientRect().right > window.innerWidth + 1 || t.scrollWidth > t.clientWidth + 1 ||
+  (t.parentElement && t.parentElement.scrollWidth > t.parentElement.clientWidth + 1)).length"""
 
 
 def _visit(browser, live_city, viewport, tag: str, role: str) -> None:  # type: ignore[no-untyped-def]
@@ -34,6 +38,7 @@ def _visit(browser, live_city, viewport, tag: str, role: str) -> None:  # type: 
             where = f"{tag} {role} {path}: scrollWidth {doc}/{body}, innerWidth {inner}"
             assert inner == viewport["width"], where
             assert doc <= inner and body <= inner, where
+            assert page.evaluate(CLIPPED) == 0, where
             screenshot(page, re.sub(r"[^a-z0-9]+", "-", f"sensing-{tag}-{role}-{path}".lower()).strip("-"))
         cams = page.locator("[data-testid=camera-list] tbody tr[data-camera]")
         return_ids = [cams.nth(i).get_attribute("data-camera") for i in range(cams.count())]
