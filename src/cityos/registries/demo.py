@@ -159,6 +159,7 @@ GRANTS = {
         "insurance": ["id_number", "insurance_type", "name", "status", "employer_uscc"],
         "dibao": ["id_number", "name", "status"],
         "tax": ["uscc", "period_end", "taxpayer"],
+        "entity_people": ["uscc", "person_id", "role", "status"],  # 法人库 legal_rep_id (数据异议)
     },
 }
 

@@ -293,3 +293,52 @@ def check_save_or_run(
             "can_edit": True,
         },
     )
+
+
+@router.get("/mine")
+def mine(
+    request: Request,
+    registry: str = Query("population", pattern=r"^(population|legal_entities)$"),
+    key: str = Query("", max_length=18),
+    session: Session = S,
+    p: Principal = Depends(RequirePage("registries.object")),
+) -> Response:
+    """数据异议: the signed-in person's own record (or an enterprise they represent), each field with
+    its source, and their objections with the answers. The key only chooses among their own."""
+    subjects: dict[str, list[str]] = {}
+    record, error = None, None
+    try:
+        subjects = service.own_subjects(session=session, actor=p)
+        keys = subjects.get(registry, [])
+        chosen = key.strip().upper() or (keys[0] if keys else "")
+        if chosen:
+            record = service.own_record(session=session, actor=p, code=registry, key=chosen)
+    except CityOSError as exc:
+        error = exc
+    return render(
+        request,
+        "registries/mine.html",
+        {
+            "registry": registry,
+            "registries": service.REGISTRIES,
+            "subjects": subjects,
+            "record": record,
+            "error": error,
+            "items": service.my_objections(session=session, actor=p),
+            "titles": _names(session)["titles"],
+        },
+    )
+
+
+@router.post("/mine/objections")
+def object_to(
+    registry: str = Form(..., pattern=r"^(population|legal_entities)$"),
+    key: str = Form(..., max_length=18),
+    field: str = Form(..., max_length=60),
+    reason: str = Form(""),
+    session: Session = S,
+    p: Principal = Depends(RequirePage("registries.object")),
+) -> Response:
+    key = key.strip().upper()
+    service.object_to(session=session, actor=p, code=registry, key=key, field=field, reason=reason)
+    return RedirectResponse(f"/registries/mine?registry={registry}&key={key}", status_code=303)
