@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cityos.cases.loop import transition
@@ -98,14 +99,40 @@ def _draft(session: Session, actor: Principal, report: ReportIn, permission: str
     return _Draft(actor=actor, case=case, category=cat.code, channel=report.channel, region=region)
 
 
+def _number(case: Case) -> str:
+    """案卷编号: the local date of the report and the case's id (unique, and in order of arrival)."""
+    return f"{clock.local(case.reported_at).strftime('%Y%m%d')}{case.id:08d}"
+
+
+def _take_ids(session: Session, n: int) -> list[int] | None:
+    """`n` case ids taken from PostgreSQL's sequence in one statement; None on SQLite, where the
+    INSERT gives the ids (then the numbers are written by an UPDATE in the same unit of work)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    return list(
+        session.scalars(
+            text("SELECT nextval(pg_get_serial_sequence('cases', 'id')) FROM generate_series(1, :n)"),
+            {"n": n},
+        )
+    )
+
+
 def _enter(session: Session, drafts: Sequence[_Draft]) -> None:
     """Write the drafts' cases, each with its number, timeline entry, CaseReported event and audit
-    entry: two flushes (the cases for their ids, then the rest), whatever the number of drafts."""
-    for d in drafts:
+    entry, whatever the number of drafts in the same statements: on PostgreSQL the ids from the
+    sequence, then one multi-row INSERT per table (8 statements for a batch of 10 Open311 reports,
+    with the key and the category read, where one report alone took 10)."""
+    ids = _take_ids(session, len(drafts))
+    taken: Sequence[int | None] = ids or [None] * len(drafts)
+    for d, case_id in zip(drafts, taken, strict=True):
+        if case_id is not None:  # the id, and so the number, before the INSERT: no UPDATE after it
+            d.case.id = case_id
+            d.case.number = _number(d.case)
         session.add(d.case)
     session.flush()
     for d in drafts:
-        d.case.number = f"{clock.local(d.case.reported_at).strftime('%Y%m%d')}{d.case.id:08d}"
+        if ids is None:
+            d.case.number = _number(d.case)
         _timeline(session, d.case, d.actor, "report", None, "reported", "", {"channel": d.channel})
     events.publish_many(
         session, [("cases.CaseReported", {"case_id": d.case.id, "number": d.case.number}) for d in drafts]
