@@ -29,17 +29,13 @@ from cityos.cockpit.sources import (
 )
 from cityos.core import clock
 from cityos.core.db import Database
-from cityos.identity import service as identity
 
 log = logging.getLogger("cityos.cockpit")
 
 
 def city_code(session: Session) -> str:
     """The city's division code (read once per unit of work)."""
-    if "cockpit.city" not in session.info:
-        c = identity.city(session=session)
-        session.info["cockpit.city"] = c.code if c else "000000"
-    return str(session.info["cockpit.city"])
+    return str(store.places(session)["city"])
 
 
 def _due(session: Session, d: MetricDef, now: datetime) -> bool:
@@ -131,6 +127,9 @@ def refresh(db: Database, *, force: bool = False, codes: list[str] | None = None
             ctx = QueryContext(session=s, actor=cockpit_principal(s), now=now, city=city_code(s), memo=memo)
             figures = memo.get("cases") or cases.figures(session=s, actor=ctx.actor, now=now)
             store.set_snapshot(s, "cases", figures, now)
+            here = store.read_places(s)
+            if here["city"] != "000000":  # names as of now, for the screens (one row to read)
+                store.set_snapshot(s, "places", here, now)
         try:  # the map's devices and alarms: a failure leaves the last snapshot (shown stale)
             with db.transaction() as s:
                 ctx = QueryContext(

@@ -117,7 +117,7 @@ def _cases(session: Session, now: datetime, region: str, city: str) -> dict[str,
     on_time = sum(n for c, n in fig["on_time"].items() if c.startswith(prefix))
     hot = sorted(((c, n) for c, n in fig["grids"].items() if c.startswith(prefix)), key=lambda x: -x[1])[:10]
     names = geo.grid_names(session=session, codes=[c for c, _n in hot]) if hot else {}
-    dnames = {r.code: r.name for r in identity.regions(session=session, level="district")}
+    dnames = store.places(session)["districts"]
     age = int((now - at).total_seconds())
     return {
         "status": "ok",
@@ -210,7 +210,7 @@ def screen(*, session: Session, actor: Principal, theme: str, region: str | None
     if theme == "livelihood":
         cases = out["cases"]
         if cases.get("status") == "ok":
-            dn = {r.code: r.name for r in identity.regions(session=session, level="district")}
+            dn = store.places(session)["districts"]
             per: dict[str, int] = {}
             for c, n in cases["hotline"].items():
                 per[c[:6]] = per.get(c[:6], 0) + n

@@ -252,7 +252,7 @@ def ranking(
     city = city_code(session)
     if period is None:
         return []
-    names = {r.code: r.name for r in identity.regions(session=session, level="district")}
+    names = store.places(session)["districts"]
     out = []
     for region in sorted(r for r in by_region if r != city and r.startswith(city[:4])):
         rows = indicator_rows(session, d, region, [period], by_region[region])
@@ -270,10 +270,8 @@ def ranking(
 def open_alerts(*, session: Session, actor: Principal) -> list[dict[str, Any]]:
     authorize(actor, "cockpit.view")
     names = {d.code: d.m.name for d in store.definitions(session)}
-    regions = {r.code: r.name for r in identity.regions(session=session, level="district")}
-    city = identity.city(session=session)
-    if city:
-        regions[city.code] = city.name
+    here = store.places(session)
+    regions = {**here["districts"], here["city"]: here["city_name"]}
     return [
         {
             "id": a.id,

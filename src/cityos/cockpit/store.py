@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from cityos.cockpit import definitions as defs
 from cityos.cockpit.models import Definition, MetricValue, Snapshot
+from cityos.identity import service as identity
 
 _CACHE: dict[tuple[tuple[str, str], ...], list[defs.MetricDef]] = {}
 
@@ -43,6 +44,26 @@ def set_snapshot(session: Session, key: str, payload: dict[str, Any], now: datet
 def snapshot(session: Session, key: str) -> tuple[dict[str, Any], datetime] | None:
     row = session.get(Snapshot, key)
     return None if row is None else (row.payload, row.computed_at)
+
+
+def read_places(session: Session) -> dict[str, Any]:
+    """The city's code and name and its districts' names, read from identity now."""
+    c = identity.city(session=session)
+    return {
+        "city": c.code if c else "000000",
+        "city_name": c.name if c else "",
+        "districts": {r.code: r.name for r in identity.regions(session=session, level="district")},
+    }
+
+
+def places(session: Session) -> dict[str, Any]:
+    """The city and its districts' names as the worker stored them with its last computation
+    (a screen then reads one row instead of scanning the region table), else read now; once per
+    unit of work."""
+    if "cockpit.places" not in session.info:
+        got = snapshot(session, "places")
+        session.info["cockpit.places"] = got[0] if got is not None else read_places(session)
+    return dict(session.info["cockpit.places"])
 
 
 def set_status(session: Session, code: str, payload: dict[str, Any], now: datetime) -> None:
