@@ -139,10 +139,10 @@ def compile_form(form: Any) -> tuple[str, dict[str, str], dict[str, list[str]]]:
             raise _bad("A label is 1–40 characters")
         resources[alias] = res
         fields[alias] = sorted({on, *read})
-        where = f" WHERE {' AND '.join(conds)}" if conds else ""
+        filt = f" WHERE {' AND '.join(conds)}" if conds else ""
         ctes.append(
             f"j{i} AS (SELECT {alias}.{_qi(on)} AS k, count(*) AS n FROM {alias} CROSS JOIN params"
-            f"{where} GROUP BY {alias}.{_qi(on)})"
+            f"{filt} GROUP BY {alias}.{_qi(on)})"
         )
         froms.append(f"LEFT JOIN j{i} ON j{i}.k = {s_alias}.{_qi(key)}")
         selects.append(f"coalesce(j{i}.n, 0) AS {_qi(label.strip())}")
