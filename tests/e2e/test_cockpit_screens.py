@@ -156,9 +156,11 @@ def test_big_screens_and_drill_down_to_a_case(browser, live_city) -> None:  # ty
     )
     p = phone.new_page()
     login(p, live_city, "leader")
-    for path in ("/cockpit", "/cockpit/screen/economy"):
+    pages = ("/cockpit", "/cockpit/screen/economy", "/cockpit/screen/city", f"/cockpit/drill?region={city}")
+    for path in (*pages, "/cockpit/metrics/industry_va"):
         p.goto(f"{live_city.url}{path}")
         p.wait_for_load_state("networkidle")
         assert p.evaluate("document.documentElement.scrollWidth") <= 390, path
-    screenshot(p, "cockpit-phone")
+        name = path.split("?")[0].strip("/").replace("/", "-")
+        screenshot(p, f"phone-{name}")
     phone.close()
