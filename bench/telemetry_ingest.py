@@ -265,9 +265,8 @@ def run(db: Database, args: argparse.Namespace, url: str) -> None:
     print(f"max {top:,.0f} points/s in one second")
     print(f"consumer queue peak {max(q for _t, _s, q in samples)} messages (bound {consumer.queue.maxsize})")
     print(f"main consumer process peak RSS {peak_mb:.0f} MB")
-    print(
-        f"alarm latency publish -> alarm row: {', '.join(f'{x:.0f}' for x in lat)} ms ({len(lat)} of 5 in 30 s)"
-    )
+    shown = ", ".join(f"{x:.0f}" for x in lat)
+    print(f"alarm latency publish -> alarm row: {shown} ms ({len(lat)} of 5 within 30 s)")
     with open("/proc/loadavg") as f:
         print(f"load average {f.read().strip()}")
 
