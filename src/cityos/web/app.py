@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +12,6 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import Counter, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cityos import registry
@@ -23,15 +20,13 @@ from cityos.core.db import Database, get_db, use_db
 from cityos.core.errors import CityOSError
 from cityos.core.settings import Settings, get_settings, use_settings
 from cityos.web import basemap
-from cityos.web.deps import LOCALE_COOKIE, LoginRedirect, read_csrf_form
+from cityos.web.deps import LoginRedirect, read_csrf_form
+from cityos.web.middleware import LocaleAndHeaders
 from cityos.web.templating import LOOPS, NavItem, render
 
 log = logging.getLogger("cityos.web")
 STATIC = Path(__file__).resolve().parent / "static"
 JSON_PREFIXES = ("/api/", "/open311/", "/healthz", "/readyz")
-
-REQUESTS = Counter("cityos_http_requests_total", "HTTP requests", ["method", "route", "status"])
-LATENCY = Histogram("cityos_http_request_seconds", "HTTP request latency", ["method", "route"])
 
 CSP = (
     "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
@@ -91,32 +86,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.nav = []
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
-    @app.middleware("http")
-    async def locale_and_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        loc = (
-            i18n.normalize_locale(request.query_params.get("lang"))
-            or i18n.normalize_locale(request.cookies.get(LOCALE_COOKIE))
-            or settings.locale
-        )
-        token = i18n.current_locale.set(loc)
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-        finally:
-            i18n.current_locale.reset(token)
-        route = request.scope.get("route")
-        name = getattr(route, "path", "unmatched")
-        REQUESTS.labels(request.method, name, str(response.status_code)).inc()
-        LATENCY.labels(request.method, name).observe(time.perf_counter() - started)
-        h = response.headers
-        h.setdefault("Content-Security-Policy", csp)
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Referrer-Policy", "same-origin")
-        h.setdefault("Content-Language", "zh-CN" if loc == "zh_CN" else "en")
-        return response
+    app.add_middleware(LocaleAndHeaders, default_locale=settings.locale, csp=csp)
 
     @app.exception_handler(CityOSError)
     async def cityos_error(request: Request, exc: CityOSError) -> Response:
