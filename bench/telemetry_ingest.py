@@ -132,12 +132,17 @@ def publisher(
     base: datetime,
     stop: Any,
     out: Any,
+    ready: Any,
+    go: Any,
 ) -> None:
     """One publisher process (its own interpreter, so it does not share the consumer's GIL)."""
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{k}-{uuid.uuid4().hex[:4]}")
     c.max_inflight_messages_set(200)
     c.connect(host, port)
     c.loop_start()
+    with ready.get_lock():
+        ready.value += 1
+    go.wait()  # the clock starts when every publisher is connected
     n = 0
     info = None
     while not stop.is_set():
@@ -194,17 +199,33 @@ def run(db: Database, args: argparse.Namespace, url: str) -> None:
     addr = parse_url(args.broker)
     base = datetime.now(UTC) - timedelta(days=2)
     published = [ctx.Value("q", 0) for _ in range(args.publishers)]
+    ready, go = ctx.Value("i", 0), ctx.Event()
     procs = [
         ctx.Process(
             target=publisher,
-            args=(k, args.publishers, args.points, ids, addr.host, addr.port, base, stop, published[k]),
+            args=(
+                k,
+                args.publishers,
+                args.points,
+                ids,
+                addr.host,
+                addr.port,
+                base,
+                stop,
+                published[k],
+                ready,
+                go,
+            ),
             daemon=True,
         )
         for k in range(args.publishers)
     ]
-    t_start = time.monotonic()
     for p in procs:
         p.start()
+    while ready.value < args.publishers:
+        time.sleep(0.05)
+    t_start = time.monotonic()
+    go.set()
     samples = []
     while time.monotonic() - t_start < args.seconds:
         time.sleep(1)
@@ -220,9 +241,6 @@ def run(db: Database, args: argparse.Namespace, url: str) -> None:
             last, last_at = stored_now(), time.monotonic()
     elapsed = last_at - t_start
     stored = last
-    stop_consumers.set()
-    for h in helpers:
-        h.join(30)
     # alarm latency: one reading over the limit on a device, publish → alarm row
     lat = []
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-alarm-{uuid.uuid4().hex[:4]}")
@@ -242,6 +260,9 @@ def run(db: Database, args: argparse.Namespace, url: str) -> None:
             time.sleep(0.005)
     c.loop_stop()
     c.disconnect()
+    stop_consumers.set()
+    for h in helpers:
+        h.join(30)
     consumer.stop()
     for client_id in [cid] + [f"{group}-{k}" for k in range(len(helpers))]:
         end = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
