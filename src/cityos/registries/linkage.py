@@ -49,7 +49,7 @@ class LinkDef:
 PEOPLE = LinkDef(
     code="people",
     name="人员记录关联（无证件号或旧证件号）",
-    blocking=[["birth_date"], ["name", "division"]],
+    blocking=[["birth_date", "gender"], ["name", "division"]],
     names=["name"],
     exact=["birth_date", "gender", "division"],
     fuzzy=["address"],
