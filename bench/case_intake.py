@@ -2,7 +2,10 @@
 concurrent clients (locate + duplicate check + routing + timeline + audit included), on SQLite and
 PostgreSQL; then case-list latency with 1,000,000 cases stored.
 
-    .venv/bin/python bench/case_intake.py [--requests 2000] [--concurrency 16] [--rows 1000000]
+    .venv/bin/python bench/case_intake.py [--requests 2000] [--concurrency 16 64] [--rows 1000000]
+
+The server's CPU time per POST (from /proc, uvicorn and its workers) is printed beside each rate: it
+is what the machine's load changes least.
 
 The server is `cityos serve` (uvicorn, one process) on 127.0.0.1; the clients share the same
 2 cores, so the figures are a floor for a machine with a separate load generator.
@@ -14,6 +17,8 @@ import argparse
 import asyncio
 import os
 import random
+import re
+import shutil
 import signal
 import socket
 import statistics
@@ -53,6 +58,23 @@ def setup(env: dict[str, str]) -> str:
 
 def load() -> str:
     return "load " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (uvicorn's workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(c) for c in children.read_text().split()]
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -104,6 +126,78 @@ async def post_load(url: str, key: str, n: int, conc: int) -> tuple[float, list[
         await asyncio.gather(*(one(client) for _ in range(n)))
         elapsed = time.perf_counter() - started
     return n / elapsed, lat_ms, errors
+
+
+def _points(n: int) -> list[tuple[float, float]]:
+    """`n` random points inside the small demo city's grids (the same seed every run)."""
+    from shapely.geometry import Point, shape
+
+    from cityos.demo.geometry import generate
+
+    rng = random.Random(11)
+    polys = [shape(f["geometry"]) for f in generate("small").grids["features"]]
+    out: list[tuple[float, float]] = []
+    while len(out) < n:
+        poly = rng.choice(polys)
+        x0, y0, x1, y1 = poly.bounds
+        x, y = rng.uniform(x0, x1), rng.uniform(y0, y1)
+        if poly.contains(Point(x, y)):
+            out.append((x, y))
+    return out
+
+
+def _ms(text: str) -> float:
+    m = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    assert m, text
+    return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+
+
+def wrk_load(url: str, key: str, seconds: int, conns: int) -> tuple[float, float, float, int, int]:
+    """Open311 POSTs from wrk (C, one thread: a small share of the cores the server also needs),
+    each a different point and category: (requests/s, p50 ms, p99 ms, requests, non-2xx)."""
+    from urllib.parse import urlencode
+
+    codes = ["E0402", "E0404", "E0102", "C0110", "E0201", "C0306"]
+    bodies = [
+        urlencode(
+            {
+                "api_key": key,
+                "service_code": codes[i % len(codes)],
+                "lat": f"{lat:.6f}",
+                "long": f"{lon:.6f}",
+                "description": "压测上报",
+            }
+        )
+        for i, (lon, lat) in enumerate(_points(2000))
+    ]
+    lua = (
+        "bodies = {"
+        + ",".join(f'"{b}"' for b in bodies)
+        + "}\n"
+        + (
+            "i = 0\n"
+            "request = function()\n"
+            "  i = i + 1\n"
+            '  return wrk.format("POST", "/open311/v2/requests.json", '
+            '{["Content-Type"] = "application/x-www-form-urlencoded"}, bodies[(i % #bodies) + 1])\n'
+            "end\n"
+        )
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(lua)
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", f.name, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    os.unlink(f.name)
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rate, p50, p99, total, int(bad.group(1)) if bad else 0
 
 
 async def get_load(url: str, path: str, headers: dict[str, str], n: int, conc: int) -> list[float]:
@@ -193,13 +287,31 @@ def run_backend(name: str, db_url: str | None, args: argparse.Namespace) -> None
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        asyncio.run(post_load(url, key, 100, args.concurrency))  # warm-up
-        rate, lat, errors = asyncio.run(post_load(url, key, args.requests, args.concurrency))
-        print(
-            f"[{name}] Open311 POST: {rate:,.0f} requests/s, p50 {statistics.median(lat):.1f} ms, "
-            f"p99 {pct(lat, 99):.1f} ms ({args.requests} requests, {args.concurrency} concurrent, "
-            f"{errors} errors; {load()})"
-        )
+        asyncio.run(post_load(url, key, 100, args.concurrency[0]))  # warm-up
+        for conc in args.concurrency:
+            cpu0, client0 = cpu_seconds(server.pid), time.process_time()
+            rate, lat, errors = asyncio.run(post_load(url, key, args.requests, conc))
+            cpu = (cpu_seconds(server.pid) - cpu0) / args.requests * 1000
+            client = (time.process_time() - client0) / args.requests * 1000
+            print(
+                f"[{name}] Open311 POST: {rate:,.0f} requests/s, p50 {statistics.median(lat):.1f} ms, "
+                f"p99 {pct(lat, 99):.1f} ms ({args.requests} requests, {conc} concurrent, {errors} errors; "
+                f"server CPU {cpu:.2f} ms per POST, load generator CPU {client:.2f} ms per POST; {load()})"
+            )
+        if args.wrk and shutil.which("wrk"):
+            for conns in args.concurrency:
+                cpu0 = cpu_seconds(server.pid)
+                rate, p50, p99, total, bad = wrk_load(url, key, args.wrk, conns)
+                cpu = (cpu_seconds(server.pid) - cpu0) / max(total, 1) * 1000
+                print(
+                    f"[{name}] Open311 POST (wrk, 1 thread, {conns} connections, {args.wrk} s): {rate:,.0f} "
+                    f"requests/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms ({total} requests, {bad} not 2xx; "
+                    f"server CPU {cpu:.2f} ms per POST; {load()})"
+                )
+        elif args.wrk:
+            print("wrk not found (apt-get install wrk): the wrk run is skipped")
+        if args.rows <= 0:
+            return
         secs = bulk_cases(db_url, args.rows)
         print(f"[{name}] stored {args.rows:,} more cases in {secs:.0f} s")
         h = {"Authorization": f"Bearer {key}"}
@@ -222,10 +334,11 @@ def run_backend(name: str, db_url: str | None, args: argparse.Namespace) -> None
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=2000)
-    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--only", choices=["sqlite", "postgresql"])
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    ap.add_argument("--wrk", type=int, default=0, help="also load the POST with wrk for this many seconds")
     ap.add_argument("--profile", help="py-spy flame graph path prefix (adds -<database>.svg)")
     args = ap.parse_args()
     if args.only != "postgresql":

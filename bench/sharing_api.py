@@ -37,6 +37,7 @@ import duckdb
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from case_intake import cpu_seconds
 from validate import DATA, people_sql
 
 CKAN_ROWS, CKAN_SECONDS = 920_000, 218  # CKAN datastore dump, as published
@@ -400,13 +401,17 @@ def main() -> None:
         rows_url = f"{base}/api/v1/data/{slug}/rows"
         asyncio.run(lookups(rows_url, h, keys, 3, args.concurrency))  # warm-up (also recorded in the audit)
         before = audit_count("catalog.data.lookup")
+        cpu0, client0 = cpu_seconds(server.pid), time.process_time()
         calls, elapsed, lat, errors = asyncio.run(lookups(rows_url, h, keys, args.seconds, args.concurrency))
+        server_ms = (cpu_seconds(server.pid) - cpu0) / max(calls, 1) * 1000
+        client_ms = (time.process_time() - client0) / max(calls, 1) * 1000
         grown = audit_count("catalog.data.lookup") - before
         print(
             f"[{backend}] GET /api/v1/data/{{code}}/rows/{{id_number}}: {calls / elapsed:,.0f} calls/s, "
             f"p50 {pct(lat, 50):.1f} ms, p95 {pct(lat, 95):.1f} ms, p99 {pct(lat, 99):.1f} ms "
             f"({calls:,} calls in {elapsed:.1f} s, {args.concurrency} concurrent, {errors} errors, "
-            f"random keys of {rows:,} rows; {args.workers} server process(es); "
+            f"random keys of {rows:,} rows; {args.workers} server process(es); server CPU {server_ms:.2f} ms "
+            f"per call, load generator CPU {client_ms:.2f} ms per call; "
             f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())})"
         )
         print(
