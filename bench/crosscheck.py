@@ -3,7 +3,10 @@ recipients × vehicles, both N rows) and a three-way one (+ homes), on DuckDB (t
 by default, through `registries.engines`), pandas merge, and Spark local; then Splink linkage of
 M × M people records. Prints seconds per engine, the hits (which must agree) and the load average.
 
-    .venv/bin/python bench/crosscheck.py [--rows 10000000] [--link 1000000] [--no-spark] [--no-pandas]
+    .venv/bin/python bench/crosscheck.py [--rows 10000000] [--link 1000000[,…]] [--link-engine duckdb|spark]
+                                         [--no-spark] [--no-pandas] [--repeat 1]
+
+`--rows 0` skips the checks; `--link 100000,300000,1000000` measures the linkage curve.
 """
 
 from __future__ import annotations
@@ -96,7 +99,7 @@ def timed(label: str, fn):  # type: ignore[no-untyped-def]
     return keys
 
 
-def bench_checks(rows: int, spark: bool, use_pandas: bool) -> None:
+def bench_checks(rows: int, spark: bool, use_pandas: bool, repeat: int = 1) -> None:
     with tempfile.TemporaryDirectory(prefix="cityos-bench-cc-") as tmp:
         t0 = time.perf_counter()
         parts = make_files(Path(tmp), rows)
@@ -109,6 +112,7 @@ def bench_checks(rows: int, spark: bool, use_pandas: bool) -> None:
             used = {k: v for k, v in parts.items() if three or k != "property"}
             results = [
                 timed("duckdb (registries.engines)", lambda s=sql, u=used: _keys("duckdb", s, u, params))
+                for _ in range(repeat)
             ]
             if use_pandas:
                 results.append(timed("pandas merge", lambda u=used, t=three: run_pandas(u, t)))
@@ -118,9 +122,7 @@ def bench_checks(rows: int, spark: bool, use_pandas: bool) -> None:
             print("  engines agree:", all(sorted(r) == first for r in results[1:]))
 
 
-def bench_linkage(n: int) -> None:
-    import pandas as pd
-
+def bench_linkage(n: int, engine: str) -> None:
     from cityos.registries.linkage import PEOPLE, link
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -131,21 +133,23 @@ def bench_linkage(n: int) -> None:
     took = time.perf_counter() - t0
     print(f"linkage: {len(left):,} registry × {len(right):,} file records (generated in {took:.1f} s)")
     t0 = time.perf_counter()
-    res = link(PEOPLE, left, right)
+    res = link(PEOPLE, left, right, engine=engine)
     dt = time.perf_counter() - t0
     found = res.links
     tp = len(found & truth)
     print(
-        f"  splink (duckdb) {dt:8.2f} s   precision {tp / max(1, len(found)):.4f}"
-        f"   recall {tp / len(truth):.4f}   review band {len(res.review):,}   load {load()}"
+        f"  splink ({engine}) {dt:8.2f} s   precision {tp / max(1, len(found)):.4f}"
+        f"   recall {tp / len(truth):.4f}   review band {len(res.review):,}   load {load()}",
+        flush=True,
     )
-    _ = pd
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=10_000_000)
-    ap.add_argument("--link", type=int, default=1_000_000)
+    ap.add_argument("--link", default="1000000", help="record counts, comma-separated (0: none)")
+    ap.add_argument("--link-engine", default="duckdb", choices=["duckdb", "spark"])
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each check per engine")
     ap.add_argument("--no-spark", action="store_true")
     ap.add_argument("--no-pandas", action="store_true")
     a = ap.parse_args()
@@ -153,9 +157,10 @@ def main() -> None:
     os.environ.setdefault("CITYOS_SPARK_PARTITIONS", "8")
     os.environ.setdefault("CITYOS_SPARK_DRIVER_MEMORY", "6g")
     print(f"load average at start: {load()}; cores: {os.cpu_count()}")
-    bench_checks(a.rows, not a.no_spark, not a.no_pandas)
-    if a.link:
-        bench_linkage(a.link)
+    if a.rows:
+        bench_checks(a.rows, not a.no_spark, not a.no_pandas, a.repeat)
+    for n in [int(x) for x in a.link.split(",") if int(x)]:
+        bench_linkage(n, a.link_engine)
 
 
 if __name__ == "__main__":
