@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 from datetime import timedelta
 
+from cityos.core import clock
 from cityos.core.errors import Conflict
 from cityos.demo.context import DemoContext
 from cityos.geo import service as geo
@@ -50,7 +51,7 @@ def crowd_scene(people: int, width: int = 960, height: int = 360) -> bytes:
 
 
 def populate(ctx: DemoContext) -> None:
-    with ctx.db.transaction() as s:
+    with clock.frozen(ctx.now), ctx.db.transaction() as s:
         grids = sorted(geo.grid_polygons(session=s).items())
         if not grids:
             return
@@ -94,7 +95,8 @@ def populate(ctx: DemoContext) -> None:
             ),
         )
     for minutes, people in ((50, 5), (20, 2)):
-        with ctx.db.transaction() as s:
+        # at the demo's clock: the case a snapshot opens is dated with it, as every demo case is
+        with clock.frozen(ctx.now - timedelta(minutes=minutes)), ctx.db.transaction() as s:
             video.upload_snapshot(
                 session=s,
                 camera_id=CAMERAS[0][0],
