@@ -328,7 +328,9 @@ def print_accounts(ctx: DemoContext, url: str, serving: bool = True) -> None:
     for line in ctx.notes:
         console.print(line, soft_wrap=True)
     if serving:
-        console.print(f"\n[bold green]CityOS demo city ready 演示城市已就绪:[/bold green] {url}", soft_wrap=True)
+        console.print(
+            f"\n[bold green]CityOS demo city ready 演示城市已就绪:[/bold green] {url}", soft_wrap=True
+        )
     else:
         console.print(
             f"\n[bold green]CityOS demo city built 演示城市已生成[/bold green] in {get_settings().home}; "
