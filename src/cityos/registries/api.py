@@ -71,15 +71,9 @@ def checks(session: Session = S, p: Principal = Depends(Require("registries.view
     return service.checks(session=session)
 
 
-@router.put("/crosschecks/{code}", response_model=CheckOut)
-def save(
-    body: CheckIn,
-    code: str = CODE,
-    session: Session = S,
-    p: Principal = Depends(Require("registries.checks")),
-) -> Any:
-    owner = identity.get_department(session=session, code=body.owner)
-    data = service.CheckDef(
+def _definition(code: str, body: CheckIn) -> service.CheckDef:
+    """A check's definition as the editor sends it (saved, or dry-run unsaved)."""
+    return service.CheckDef(
         code=code,
         name=body.name,
         legal_basis=body.legal_basis,
@@ -91,6 +85,17 @@ def save(
         schedule=body.schedule,
         form=body.form,
     )
+
+
+@router.put("/crosschecks/{code}", response_model=CheckOut)
+def save(
+    body: CheckIn,
+    code: str = CODE,
+    session: Session = S,
+    p: Principal = Depends(Require("registries.checks")),
+) -> Any:
+    owner = identity.get_department(session=session, code=body.owner)
+    data = _definition(code, body)
     return service.save(session=session, actor=p, data=data, owner_department_id=owner.id)
 
 
@@ -105,18 +110,7 @@ def dry_run(
     """The editor's dry run: the definition in the body (SQL or form, saved or not) on a sample,
     read as the owner department; nothing is stored or created. `sql` in the answer is what ran."""
     owner = identity.get_department(session=session, code=body.owner)
-    data = service.CheckDef(
-        code=code,
-        name=body.name,
-        legal_basis=body.legal_basis,
-        owner=body.owner,
-        resources=body.resources,
-        conditions=body.conditions,
-        sql=body.sql,
-        due_days=body.due_days,
-        schedule=body.schedule,
-        form=body.form,
-    )
+    data = _definition(code, body)
     out = service.dry_run(session=session, actor=p, data=data, owner_department_id=owner.id, sample=sample)
     out["rows"] = out["rows"][:200]
     return out
