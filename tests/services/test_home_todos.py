@@ -114,3 +114,8 @@ def test_services_todos_match_the_tables_and_link_the_next_application(db, city,
     # the citizen applies but works no queue: no services 待办
     shown, _ = _home(client, "citizen9")
     assert shown == {}
+
+    # 兰山区城市管理局's handler holds the handler's services permissions, but the department neither
+    # owns nor regulates a service item: its home shows no (empty) services 待办 — its cases' still
+    shown, html = _home(client, "handler1")
+    assert shown == {} and 'data-testid="todo-to_accept"' in html

@@ -7,14 +7,14 @@ policy.reviewable / the department rule of the supervision page), and
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from cityos.core import clock
-from cityos.identity.permissions import has
+from cityos.identity.permissions import CROSS_DEPARTMENT_ROLES, has
 from cityos.identity.schemas import Principal
-from cityos.services.models import Application, Rectification, SupervisionTask
-from cityos.services.policy import reviewable, visible
+from cityos.services.models import Application, Rectification, ServiceItem, SupervisionTask
+from cityos.services.policy import hall_department, reviewable, visible
 
 DEPT_RECT = ("open", "rectified")  # the department's part: rectify, then call back
 
@@ -30,8 +30,31 @@ def _queues(actor: Principal) -> dict[str, ColumnElement[bool]]:
     return out
 
 
+def takes_part(*, session: Session, actor: Principal) -> bool:
+    """Is 一网通办 part of this person's work: the data bureau and other city-wide roles, the hall's
+    window, and the departments that own or regulate a service item. Others (a district's city
+    management handler, say) hold the handler's services permissions but have no queue here, and
+    their home page shows no empty services 待办."""
+    if actor.kind == "user" and actor.roles & CROSS_DEPARTMENT_ROLES:
+        return True
+    if actor.department_id is None:
+        return False
+    if has(actor, "services.window") and actor.department_code == hall_department():
+        return True
+    d = actor.department_id
+    return bool(
+        session.scalar(
+            select(
+                exists().where(or_(ServiceItem.department_id == d, ServiceItem.regulator_department_id == d))
+            )
+        )
+    )
+
+
 def work_counts(*, session: Session, actor: Principal) -> dict[str, int]:
     out: dict[str, int] = {}
+    if not takes_part(session=session, actor=actor):
+        return out
     for key, clause in _queues(actor).items():
         out[key] = int(session.scalar(select(func.count()).select_from(Application).where(clause)) or 0)
     if not has(actor, "services.supervise"):
