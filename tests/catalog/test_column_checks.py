@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from stdnum.cn import ric
 
-from cityos.catalog import columns, engine, formats
+from cityos.catalog import columns, delivered, engine, formats
 from cityos.catalog.tableschema import parse
 
 from .test_formats import division_codes, mutate, random_ric, random_uscc, ric_reference, uscc_reference
@@ -78,7 +78,7 @@ def _ric_rule(value: str) -> str | None:
 def test_column_kernels_match_the_query_functions_across_slices(tmp_path: Path) -> None:
     rows = _rows(1500, 7)
     con = engine.connect(threads=2)
-    engine.read_source(con, _write(tmp_path / "c.csv", rows), work_dir=tmp_path)
+    delivered.read_source(con, _write(tmp_path / "c.csv", rows), work_dir=tmp_path)
     schema = parse(SCHEMA)
     mapping = {f.name: f.name for f in schema.fields}
     # slices of 100 values: the results must come back in the rows' order, slice after slice

@@ -4,7 +4,7 @@ formats recognised by the same checks the loader runs (catalog.formats: resident
 division code), dates, required where no sample value is empty, a short list of values as `enum`,
 resident IDs and mobiles sensitive, and a unique ID column as the primary key.
 
-The file is read by the loader's own reader (engine.read_source: CSV in UTF-8/GBK/GB18030, XLSX,
+The file is read by the loader's own reader (delivered.read_source: CSV in UTF-8/GBK/GB18030, XLSX,
 JSON, NDJSON, Parquet); only the first SAMPLE_ROWS rows are looked at. The result is a proposal:
 it goes through tableschema.parse like any schema the steward writes.
 """
@@ -16,8 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from cityos.catalog import engine, formats
-from cityos.catalog.engine import q
+from cityos.catalog import delivered, engine, formats
+from cityos.catalog.delivered import q
 from cityos.catalog.tableschema import FALSE_VALUES, TRUE_VALUES, parse
 from cityos.core.errors import Invalid
 
@@ -89,7 +89,7 @@ def _kind(con: Any, col: str) -> tuple[str, str]:
         return "date", "any"
     if _all(con, f"regexp_matches(v, '{_DATETIME}') AND TRY_CAST(v AS TIMESTAMP) IS NOT NULL", col):
         return "datetime", "default"
-    bools = ", ".join(engine.lit(x) for x in (*TRUE_VALUES, *FALSE_VALUES))
+    bools = ", ".join(delivered.lit(x) for x in (*TRUE_VALUES, *FALSE_VALUES))
     if _all(con, f"v IN ({bools})", col):
         return "boolean", "default"
     return "string", "default"
@@ -123,7 +123,7 @@ def infer(path: Path, *, filename: str = "") -> tuple[dict[str, Any], int]:
     with tempfile.TemporaryDirectory(prefix="cityos-infer-") as work:
         con = engine.connect(threads=1, temp_dir=Path(work) / "duck")
         try:
-            info = engine.read_source(con, path, name=filename or path.name, work_dir=Path(work))
+            info = delivered.read_source(con, path, name=filename or path.name, work_dir=Path(work))
             con.execute(f"CREATE TABLE sample AS SELECT * FROM raw ORDER BY __row LIMIT {SAMPLE_ROWS}")
             n = con.execute("SELECT count(*) FROM sample").fetchone()[0]  # type: ignore[index]
             if not n:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cityos.catalog import engine, reader
+from cityos.catalog import delivered, engine, reader
 from cityos.catalog import permissions as _permissions  # noqa: F401  (grants catalog.* to roles)
 from cityos.catalog.access import shown_report
 from cityos.catalog.models import Resource, Version
@@ -141,7 +141,7 @@ def _plan(
 
 
 def _validate(
-    plan: LoadPlan, path: Path, *, filename: str = "", progress: engine.Progress | None = None
+    plan: LoadPlan, path: Path, *, filename: str = "", progress: delivered.Progress | None = None
 ) -> engine.Outcome:
     """Read and validate the file and write its Parquet files (no database work)."""
     return engine.run(
@@ -253,7 +253,7 @@ def load(
     policy: str | None = None,
     table_schema: dict[str, Any] | None = None,
     accept: bool = True,
-    progress: engine.Progress | None = None,
+    progress: delivered.Progress | None = None,
     confirm_drop: bool = False,
 ) -> VersionOut:
     """The one way a file becomes a version, for the CLI, the API, the upload page, the demo and

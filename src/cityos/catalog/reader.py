@@ -38,7 +38,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from cityos.catalog import masking, policy
-from cityos.catalog.engine import DUCK_TYPES, lit, q
+from cityos.catalog.delivered import lit, q
+from cityos.catalog.engine import DUCK_TYPES
 from cityos.catalog.schemas import Access
 from cityos.catalog.tableschema import FieldSpec, Schema
 from cityos.core.errors import CityOSError, Invalid

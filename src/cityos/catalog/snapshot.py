@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from cityos.catalog import masking, policy, reader
 from cityos.catalog.access import _access, read_plan
-from cityos.catalog.engine import lit
+from cityos.catalog.delivered import lit
 from cityos.catalog.models import Version
 from cityos.catalog.resources import _fields_of, _get, _schema_from_rows
 from cityos.catalog.schemas import Access

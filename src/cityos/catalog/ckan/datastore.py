@@ -29,8 +29,8 @@ from cityos.catalog.ckan.common import (
     invalid,
     not_found,
 )
-from cityos.catalog.engine import lit
-from cityos.catalog.engine import q as ident
+from cityos.catalog.delivered import lit
+from cityos.catalog.delivered import q as ident
 from cityos.catalog.schemas import Access
 from cityos.core.errors import Forbidden, NotFound
 
