@@ -151,17 +151,20 @@ def object_to(
     prov = v.provenance.get(field) if f else None
     if f is None or prov is None:
         raise Invalid("Unknown field {field}", field="field", code="unknown_field", params={"field": field})
+    resource = catalog.get_resource(session=session, code=prov["resource"])
+    # the item is filed under the source's column (最低生活保障 is 民政's `status`), so that is what
+    # an objection already being handled is found by
     pending = session.scalar(
         select(Discrepancy.id).where(
             Discrepancy.origin == "objection",
+            Discrepancy.holder_code == resource.code,
             Discrepancy.subject_key == key,
-            Discrepancy.field == field,
+            Discrepancy.field == prov["column"],
             Discrepancy.state.in_(("open", "disputed")),
         )
     )
     if pending is not None:
         raise Invalid("An objection on this field is already being handled", code="objection_pending")
-    resource = catalog.get_resource(session=session, code=prov["resource"])
     row = pq.read_table(get_settings().datastore / v.path, columns=[field], filters=[(reg.key, "=", key)])
     value = row.column(field)[0].as_py() if row.num_rows else None
     d = open_discrepancy(
