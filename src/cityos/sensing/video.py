@@ -162,18 +162,7 @@ def revoke_camera(*, session: Session, actor: Principal, camera_id: str, departm
 
 # ---------------------------------------------------------------- video rules
 def _rule_out(r: VideoRule) -> VideoRuleOut:
-    return VideoRuleOut(
-        id=r.id,
-        name=r.name,
-        camera_id=r.camera_id,
-        zone=r.zone,
-        detector=r.detector,
-        min_count=r.min_count,
-        window_s=r.window_s,
-        severity=r.severity,
-        case_category=r.case_category,
-        enabled=r.enabled,
-    )
+    return VideoRuleOut.model_validate(r, from_attributes=True)
 
 
 def save_video_rule(

@@ -30,16 +30,7 @@ BAD = (1, 2)
 
 
 def _rect_out(r: Rectification) -> RectificationOut:
-    return RectificationOut(
-        id=r.id,
-        rating_id=r.rating_id,
-        state=r.state,
-        due_at=r.due_at,
-        response=r.response,
-        callback=r.callback,
-        appeal=r.appeal,
-        ruling=r.ruling,
-    )
+    return RectificationOut.model_validate(r, from_attributes=True)
 
 
 def rate(
