@@ -148,7 +148,10 @@ def _fmt(fmt: str) -> str:
 
 
 def _jurisdiction(request: Request, session: Session) -> None:
-    j = request.query_params.get("jurisdiction_id")
+    _check_jurisdiction(session, request.query_params.get("jurisdiction_id"))
+
+
+def _check_jurisdiction(session: Session, j: str | None) -> None:
     if not j:  # optional in the specification: nothing to check, nothing to read
         return
     city = identity.city(session=session)
@@ -414,14 +417,7 @@ def _checked(
     """Open311's own checks of a new request (the key, service_code, its attributes, a location),
     answered in the specification's words; what they leave becomes our report. `tokens` keeps the
     keys already checked in this unit of work (an app's POSTs mostly carry the same key)."""
-    if post.jurisdiction:
-        city = identity.city(session=s)
-        if city is None or post.jurisdiction != city.code:
-            raise Open311Error(
-                404,
-                f"jurisdiction_id {post.jurisdiction} not found; "
-                f"this endpoint serves {city.code if city else ''}",
-            )
+    _check_jurisdiction(s, post.jurisdiction)
     data = post.data
     key = data.get("api_key") or post.query_key
     if tokens is not None and key in tokens:
