@@ -21,8 +21,9 @@ from cityos.core import clock
 from cityos.core.errors import NotFound
 from cityos.geo import service as geo
 from cityos.identity import service as identity
-from cityos.identity.permissions import CITYWIDE_ROLES, authorize, has
+from cityos.identity.permissions import authorize
 from cityos.identity.schemas import Principal
+from cityos.sensing import service as sensing
 
 SNAPSHOT_STALE_S = 300  # the case figures are recomputed every minute; five without is stale
 SPARK = 12
@@ -141,9 +142,9 @@ def _cases(session: Session, now: datetime, region: str, city: str) -> dict[str,
 
 
 def sees_all_devices(actor: Principal) -> bool:
-    """Device positions and names go to those sensing's rule shows every device (the city-wide
-    roles); everyone else with the cockpit gets the counts only."""
-    return actor.kind == "user" and bool(actor.roles & CITYWIDE_ROLES) and has(actor, "sensing.view")
+    """Device positions and names go to those sensing's one rule shows every device; everyone else
+    with the cockpit gets the counts only."""
+    return sensing.sees_everything(actor)
 
 
 def _sensing(session: Session, now: datetime, region: str, city: str, actor: Principal) -> dict[str, Any]:

@@ -42,10 +42,20 @@ def visible_events(actor: Principal) -> ColumnElement[bool]:
     return VideoEvent.device_id.in_(select(Device.id).where(Device.type == CAMERA, _cameras(actor)))
 
 
+def sees_everything(actor: Principal) -> bool:
+    """Whether `visible` shows this actor every device and camera of the city (city-wide roles, a
+    token of no department): what other modules ask before showing device names and positions."""
+    return (
+        actor.is_authenticated
+        and has(actor, "sensing.view")
+        and bool(actor.roles & CITYWIDE_ROLES or (actor.kind == "token" and not actor.department_id))
+    )
+
+
 def _cameras(actor: Principal) -> ColumnElement[bool]:
     if not actor.is_authenticated or not has(actor, "sensing.view"):
         return false()
-    if actor.roles & CITYWIDE_ROLES or (actor.kind == "token" and not actor.department_id):
+    if sees_everything(actor):
         return true()
     if not actor.department_id:
         return false()

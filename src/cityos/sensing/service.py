@@ -47,6 +47,7 @@ from cityos.sensing.devices import (
 from cityos.sensing.devices import (
     service_password as mqtt_service_password,
 )
+from cityos.sensing.policy import sees_everything
 from cityos.sensing.rules import check_nodata, get_rule, list_rules, save_rule
 from cityos.sensing.schemas import IngestResult, SeriesOut
 from cityos.sensing.video import (
@@ -200,6 +201,7 @@ __all__ = [
     "rules",
     "save_rule",
     "save_video_rule",
+    "sees_everything",
     "series",
     "snapshot",
     "timeline",
