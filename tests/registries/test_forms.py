@@ -91,6 +91,9 @@ def test_bad_forms_are_refused_by_name() -> None:
         FORM | {"match": "most"},
         FORM | {"joins": [FORM["joins"][0] | {"count": [">=", -1]}]},
         FORM | {"joins": [FORM["joins"][0], FORM["joins"][0]]},  # the same alias twice
+        {"subject": {"resource": "dibao\n", "key": "id_number", "where": [["status", "=", "x"]]}},
+        {"subject": {"resource": "dibao", "key": "id_number", "where": [["amount", ">", float("nan")]]}},
+        {"subject": {"resource": "dibao", "key": "id_number", "where": [["amount", ">", float("inf")]]}},
     ]
     for form in bad:
         with pytest.raises(Invalid) as e:

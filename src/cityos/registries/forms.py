@@ -22,6 +22,7 @@ its `alias` or its resource (binding) name. The counts are the evidence the ца╕ц
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -39,7 +40,7 @@ def _bad(reason: str, **params: Any) -> Invalid:
 
 
 def _name(v: Any, what: str) -> str:
-    if not isinstance(v, str) or not NAME_RE.match(v):
+    if not isinstance(v, str) or not NAME_RE.fullmatch(v):  # fullmatch: "$" lets a final newline by
         raise _bad("{what}: a lower-case field or part name is expected", what=what)
     return v
 
@@ -48,6 +49,8 @@ def _literal(v: Any) -> str:
     if isinstance(v, bool) or v is None:
         raise _bad("A value must be text or a number")
     if isinstance(v, int | float):
+        if not math.isfinite(v):  # JSON as Python reads it may carry NaN and Infinity
+            raise _bad("A number must be finite")
         return repr(v)
     if isinstance(v, str):
         if v.startswith("@"):
