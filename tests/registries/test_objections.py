@@ -53,6 +53,11 @@ def test_own_record_objection_answer(installed, world, db, client):
         "2026-12-02"
     )
     assert by["cremated_on"]["shown"] is False  # absent from this version: said, not invented
+    assert (by["division"]["value"], by["division"]["value_name"]) == (
+        "371302",
+        "兰山区",
+    )  # a name, not a code
+    assert "兰山区（371302）" in html
 
     # objecting: a reason is required, the field must be one of the record's
     h = {"X-CSRF-Token": token}

@@ -37,6 +37,18 @@ REP_FIELD = "legal_rep_id"  # the 法人库 field naming an enterprise's legal r
 MAX_REASON = 500
 
 
+REGION_FIELDS = ("division",)  # fields holding a division code: shown with the region's name
+
+
+def _region_name(session: Session, code: Any) -> str | None:
+    if not isinstance(code, str) or not code:
+        return None
+    try:
+        return identity.get_region(session=session, code=code).name
+    except CityOSError:
+        return None  # a code of another year's list: the code alone
+
+
 def _latest(session: Session, code: str) -> RegistryVersion | None:
     return session.scalar(
         select(RegistryVersion)
@@ -116,6 +128,7 @@ def own_record(*, session: Session, actor: Principal, code: str, key: str) -> di
                 "title": f.title,
                 "shown": True,
                 "value": value.isoformat() if hasattr(value, "isoformat") else value,
+                "value_name": _region_name(session, value) if f.name in REGION_FIELDS else None,
                 "resource": prov["resource"],
                 "resource_name": names[prov["resource"]],
                 "authority": prov["authority"],
